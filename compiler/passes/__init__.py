@@ -1,0 +1,1 @@
+"""Semantic passes, one per module, sequenced in PASSES."""

@@ -1,0 +1,1 @@
+"""The .recipe grammar, shipped as package data (recipe.lark)."""

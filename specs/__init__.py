@@ -1,0 +1,1 @@
+"""JSON Schemas: the contracts between the compiler, the runtime and editors."""
