@@ -50,6 +50,8 @@ _ALL = (
     Code("S010", "malformed-rule", "a rule whose words do not fit its shape"),
     Code("S011", "misplaced-item", "an item that does not belong in this block"),
     Code("S012", "unknown-type", "a field type that does not exist"),
+    # -- F: files and paths ----------------------------------------------------
+    Code("F001", "unreadable-file", "a file cannot be read"),
 )
 
 CODES: dict[str, Code] = {code.id: code for code in _ALL}
