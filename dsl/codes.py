@@ -50,8 +50,47 @@ _ALL = (
     Code("S010", "malformed-rule", "a rule whose words do not fit its shape"),
     Code("S011", "misplaced-item", "an item that does not belong in this block"),
     Code("S012", "unknown-type", "a field type that does not exist"),
+    # -- N: names and references ----------------------------------------------
+    Code("N101", "undefined-name", "a name that nothing declares"),
+    Code("N102", "duplicate-name", "a name declared twice"),
+    Code("W103", "unused-declaration", "a declaration nothing uses", "warning"),
+    Code("N104", "wrong-kind", "a name of the wrong kind of declaration"),
+    Code("N105", "unknown-example-field", "a filter reads a field examples do not have"),
+    # -- T: templates and paraphrase --------------------------------------------
+    Code("T301", "unknown-placeholder", "a placeholder names a field the source does not declare"),
+    Code("T302", "optional-without-mark", "an optional field used without `?`"),
+    Code("T303", "bad-placeholder", "a malformed placeholder or a lone brace"),
+    Code("T304", "unknown-label-field", "a verbalizer for a field the source does not declare"),
+    Code("T305", "label-key-type", "a verbalizer key of the wrong type"),
+    Code("T306", "duplicate-label", "a verbalizer maps a value twice"),
+    Code("W307", "needless-optional-mark", "`?` on a field that is always present", "warning"),
+    Code("T308", "list-placeholder", "a template renders a list field"),
+    Code("T310", "paraphrase-identity", "a paraphrase rule rewrites a phrase to itself"),
+    Code("T311", "paraphrase-loop", "one-way paraphrase rules that loop"),
+    Code("T312", "paraphrase-brace", "a paraphrase phrase that could rewrite a placeholder"),
+    Code("T313", "empty-phrase", "an empty paraphrase phrase"),
+    Code("T321", "not-an-instruction-source", "a source used as examples lacks instruction or output"),
+    # -- R: ratios, thresholds and filters ---------------------------------------
+    Code("R201", "similarity-out-of-range", "a similarity threshold outside (0, 1]"),
+    Code("R202", "bad-range", "a range that is empty, negative or fractional"),
+    Code("R203", "threshold-out-of-range", "a score or agreement threshold outside [0, 1]"),
+    Code("R204", "not-positive", "a size, cap, temperature or count that is not positive"),
+    Code("R205", "bad-seed", "a seed that is not a non-negative whole number"),
+    Code("R206", "bad-regex", "a regular expression that does not compile"),
+    Code("R207", "bad-near-options", "near-duplicate options that do not fit together"),
+    Code("R210", "share-out-of-range", "a percentage outside (0%, 100%]"),
+    Code("R211", "shares-do-not-sum", "shares that do not sum to 100%"),
+    Code("R212", "mixed-amount-kinds", "a mix that states amounts in two ways"),
+    Code("R213", "weights-normalized", "weights are normalised into shares", "note"),
+    Code("R214", "empty-mix", "a mix with no entries"),
+    Code("R215", "infeasible-mix", "a mix that needs more rows than a source has"),
+    Code("W216", "useless-size", "`size` on a mix of counts and fractions", "warning"),
+    Code("W220", "filter-reordered", "filter rules written expensive-first are reordered", "warning"),
     # -- F: files and paths ----------------------------------------------------
     Code("F001", "unreadable-file", "a file cannot be read"),
+    Code("W101", "missing-source-file", "a source file does not exist", "warning"),
+    Code("F102", "path-outside-tree", "a path that leaves the recipe's folder"),
+    Code("F103", "unknown-format", "a source whose format cannot be told"),
 )
 
 CODES: dict[str, Code] = {code.id: code for code in _ALL}
@@ -68,4 +107,7 @@ def explanation(code_id: str) -> str | None:
     if code is None:
         return None
     page = resources.files("recipekit.dsl").joinpath("explanations", f"{code.id}.md")
-    return page.read_text(encoding="utf-8")
+    try:
+        return page.read_text(encoding="utf-8")
+    except FileNotFoundError:  # tests/test_codes.py makes sure this never ships
+        return f"# {code.id}: {code.slug}\n\n{code.summary[0].upper()}{code.summary[1:]}.\n"

@@ -202,3 +202,20 @@ class CstReader:
             hint='escapes are \\n \\t \\r \\0 \\\\ \\" and \\u{1F600}; '
             'for a regular expression write a raw string: r"\\d+"',
         )
+
+
+def value_offsets(literal: str, style: str) -> list[int]:
+    """For each character of a string's value, its offset within `literal` (the
+    text as written, quotes included), plus one entry for the end. Lets a
+    diagnostic point inside a string even when escapes came before."""
+    if style == "raw":
+        return list(range(2, len(literal)))
+    prefix = 3 if style == "long" else 1
+    body = literal[prefix : len(literal) - prefix]
+    offsets, i = [], 0
+    while i < len(body):
+        match = _ESCAPE_RE.match(body, i) if body[i] == "\\" else None
+        offsets.append(prefix + i)
+        i = match.end() if match else i + 1
+    offsets.append(prefix + len(body))
+    return offsets

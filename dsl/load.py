@@ -95,10 +95,10 @@ def parse_with_recovery(source: SourceFile, sink: DiagnosticSink) -> ParseResult
         try:
             result = parse(text)
         except UnexpectedInput as error:
-            pass
+            failure = error
         else:
             return result if not reported_lines else None
-        diag = _report_once(SourceFile(source.name, text), error, sink, reported_lines)
+        diag = _report_once(SourceFile(source.name, text), failure, sink, reported_lines)
         if diag is None or not is_recoverable(diag):
             return None
         text = blank_line(text, diag.span.start)

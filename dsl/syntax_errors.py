@@ -82,15 +82,27 @@ def scan_brackets(text: str) -> BracketScan:
 _BRACKET_SCAN = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*(?:"""|$)|r"[^"\n]*"?|"(?:[^"\\\n]|\\.)*"?|#[^\n]*|[{}\[\]()]', re.S)
 
 
+_VALUE_START = {"NAME", "STRING", "LONG_STRING", "RAW_STRING", "NUMBER", "LSQB", "LPAR"}
+_ITEM_END = {"_NL", "COMMA", "SEMICOLON", "RBRACE", "$END"}
+
+
 def expected_words(expected: set[str]) -> str:
+    """Lark's expected terminals, said in words: `a value or the end of the item`."""
+    expected = set(expected)
     words: list[str] = []
+    if len(_VALUE_START & expected) >= 4:
+        words.append("a value")
+        expected -= _VALUE_START | {"COMPARE"}
+    if len(_ITEM_END & expected) >= 2:
+        words.append("the end of the item")
+        expected -= _ITEM_END
     for name in sorted(expected, key=_word_order):
         word = _TERMINAL_WORDS.get(name)
         if word and word not in words:
             words.append(word)
     if not words:
         return "something else"
-    if len(words) > 5:
+    if len(words) > 4:
         return "the start of a new item"
     return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1]
 
@@ -216,12 +228,24 @@ class SyntaxErrorReporter:
         start = token.start_pos
         end = token.end_pos if token.type != "_NL" else start
         after = self.context_before(start)
+        if token.type == "EQUAL" and "=" in after:
+            return self.missing_separator(after, start)
         expected = expected_words(error.expected)
         message = f"expected {expected}" + (f" after `{after}`" if after else "")
         message += f", found {describe_token(token)}"
         return self.sink.report(
             "P008", self.span(start, end), message, label=f"expected {expected}",
             hint=_token_hint(token, after),
+        )
+
+    def missing_separator(self, after: str, equal_at: int) -> Diagnostic:
+        """`a = 1 b = 2`: the second key was read as part of the first value."""
+        key = after.split()[-1]
+        start = self.source.text.rfind(key, 0, equal_at)
+        return self.sink.report(
+            "P008", self.span(start, start + len(key)),
+            f"`{key} = ...` starts a new item, but nothing separates it from the one before",
+            label="a new item starts here", hint="put it on its own line, or separate the items with `,` or `;`",
         )
 
     def context_before(self, offset: int) -> str:

@@ -1,0 +1,107 @@
+"""The `recipekit` command: a thin layer over the library.
+
+Exit codes: 0 clean, 1 problems found (errors, or warnings with --strict, or
+files `fmt --check` would change), 2 usage errors (bad arguments, unreadable
+files). Diagnostics go to stderr; machine output (`--format json`) to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from rich.console import Console
+
+from . import __version__
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+_EXAMPLES = {
+    "main": """examples:
+  recipekit init my_dataset              write a starter recipe and data file
+  recipekit check examples/*.recipe      check recipes, as pre-commit does
+  recipekit fmt examples/*.recipe        format recipes in place
+  recipekit explain S006                 explain a diagnostic code""",
+    "check": """examples:
+  recipekit check train.recipe
+  recipekit check --strict recipes/*.recipe      warnings fail too
+  recipekit check --format json a.recipe         one JSON object per diagnostic""",
+    "fmt": """examples:
+  recipekit fmt train.recipe             rewrite in canonical form
+  recipekit fmt --check recipes/*.recipe exit 1 and list files that would change
+  recipekit fmt --diff train.recipe      show the change without writing""",
+    "explain": """examples:
+  recipekit explain S006                 what the code means and how to fix it
+  recipekit explain --list               every code with its summary""",
+    "init": """examples:
+  recipekit init                         writes starter.recipe and data/starter.jsonl
+  recipekit init reviews --dir work      writes work/reviews.recipe and work/data/reviews.jsonl""",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _parser("recipekit", "Build instruction-tuning datasets from checked, reproducible recipes.", "main")
+    parser.add_argument("--version", action="version", version=f"recipekit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    check = _sub(sub, "check", "check recipes: syntax, structure and every semantic pass")
+    check.add_argument("files", nargs="+", metavar="FILE", type=Path)
+    check.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    _format_option(check)
+
+    fmt = _sub(sub, "fmt", "format recipes in canonical style, keeping comments")
+    fmt.add_argument("files", nargs="+", metavar="FILE", type=Path)
+    mode = fmt.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
+    mode.add_argument("--diff", action="store_true", help="print a unified diff instead of writing")
+
+    explain = _sub(sub, "explain", "explain a diagnostic code")
+    explain.add_argument("code", nargs="?", metavar="CODE")
+    explain.add_argument("--list", action="store_true", help="list every code")
+
+    init = _sub(sub, "init", "write a commented starter recipe and a tiny data file")
+    init.add_argument("name", nargs="?", default="starter", metavar="NAME")
+    init.add_argument("--dir", type=Path, default=Path("."), help="where to write (default: here)")
+    return parser
+
+
+def _parser(prog: str, description: str, examples: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog=prog, description=description, epilog=_EXAMPLES[examples],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _sub(sub, name: str, help_text: str) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+        epilog=_EXAMPLES[name], formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("human", "json"), default="human",
+                        help="human: rendered for a terminal; json: one object per line on stdout")
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from . import commands  # imported late: `--help` stays instant
+
+    handler = getattr(commands, f"run_{args.command}")
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        stderr_console().print("interrupted", style="yellow")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""What each `recipekit` subcommand does; cli.py only parses arguments."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markdown import Markdown
+
+from ..dsl.codes import CODES, explanation
+from ..dsl.diagnostics import Diagnostic
+from ..dsl.load import load_file
+from ..dsl.render import render_human, render_json, render_summary
+from ..dsl.source import SourceFile
+from ..dsl.vocabulary import did_you_mean
+from .check import check_file
+from .cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, stderr_console
+from .starter import write_starter
+
+
+def _report(diagnostics: list[Diagnostic], sources: dict[str, SourceFile], fmt: str, files: int) -> None:
+    if fmt == "json":
+        render_json(diagnostics, sources, sys.stdout)
+        return
+    console = stderr_console()
+    render_human(diagnostics, sources, console)
+    render_summary(diagnostics, console, files)
+
+
+def run_check(args) -> int:
+    diagnostics: list[Diagnostic] = []
+    sources: dict[str, SourceFile] = {}
+    unreadable = False
+    for path in args.files:
+        result = check_file(path)
+        if result.load.source is not None:
+            sources[result.load.source.name] = result.load.source
+        diagnostics.extend(result.diagnostics)
+        unreadable |= any(d.code == "F001" for d in result.diagnostics)
+    _report(diagnostics, sources, args.format, len(args.files))
+    if unreadable:
+        return EXIT_USAGE
+    failing = any(d.is_error or (args.strict and d.severity.value == "warning") for d in diagnostics)
+    return EXIT_PROBLEMS if failing else EXIT_OK
+
+
+def run_fmt(args) -> int:
+    from ..dsl.formatter import format_recipe
+
+    status = EXIT_OK
+    for path in args.files:
+        loaded = load_file(path)
+        if not loaded.ok:
+            sources = {loaded.source.name: loaded.source} if loaded.source else {}
+            render_human([d for d in loaded.diagnostics if d.is_error], sources, stderr_console())
+            stderr_console().print(f"{path}: not formatted, it has errors", markup=False)
+            status = EXIT_USAGE if any(d.code == "F001" for d in loaded.diagnostics) else EXIT_PROBLEMS
+            continue
+        before = loaded.source.text
+        after = format_recipe(loaded.recipe, loaded.comments, before)
+        if after != before:
+            status = max(status, _apply_format(args, path, before, after))
+    return status
+
+
+def _apply_format(args, path: Path, before: str, after: str) -> int:
+    out = Console(highlight=False)
+    if args.check:
+        out.print(f"would reformat {path}", markup=False)
+        return EXIT_PROBLEMS
+    if args.diff:
+        diff = difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True), str(path), str(path))
+        sys.stdout.writelines(diff)
+        return EXIT_PROBLEMS
+    path.write_text(after, encoding="utf-8")
+    out.print(f"reformatted {path}", markup=False)
+    return EXIT_OK
+
+
+def run_explain(args) -> int:
+    console = Console(highlight=False)
+    if args.list or not args.code:
+        for code in CODES.values():
+            console.print(f"{code.id}  {code.severity:<7}  {code.summary}", markup=False)
+        return EXIT_OK
+    page = explanation(args.code)
+    if page is None:
+        hint = did_you_mean(args.code.upper(), CODES) or "run `recipekit explain --list` for every code"
+        stderr_console().print(f"error: `{args.code}` is not a recipekit diagnostic code; {hint}", markup=False)
+        return EXIT_USAGE
+    console.print(Markdown(page) if console.is_terminal else page, markup=False)
+    return EXIT_OK
+
+
+def run_init(args) -> int:
+    written = write_starter(args.dir, args.name)
+    console = stderr_console()
+    if isinstance(written, str):
+        console.print(f"error: {written}", markup=False)
+        return EXIT_PROBLEMS
+    for path in written:
+        console.print(f"wrote {path}", markup=False)
+    console.print(f"next: recipekit check {written[0]}", markup=False)
+    return EXIT_OK

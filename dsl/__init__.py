@@ -1,0 +1,1 @@
+"""The front end: parsing .recipe text into a typed AST, diagnostics and the formatter."""
