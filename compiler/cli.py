@@ -23,6 +23,7 @@ _EXAMPLES = {
   recipekit init my_dataset              write a starter recipe and data file
   recipekit check examples/*.recipe      check recipes, as pre-commit does
   recipekit fmt examples/*.recipe        format recipes in place
+  recipekit compile x.recipe -o plan.json  lower a recipe to a plan
   recipekit explain S006                 explain a diagnostic code""",
     "check": """examples:
   recipekit check train.recipe
@@ -35,6 +36,9 @@ _EXAMPLES = {
     "explain": """examples:
   recipekit explain S006                 what the code means and how to fix it
   recipekit explain --list               every code with its summary""",
+    "compile": """examples:
+  recipekit compile train.recipe -o plan.json
+  recipekit compile train.recipe            print the plan on stdout""",
     "init": """examples:
   recipekit init                         writes starter.recipe and data/starter.jsonl
   recipekit init reviews --dir work      writes work/reviews.recipe and work/data/reviews.jsonl""",
@@ -57,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     mode = fmt.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
     mode.add_argument("--diff", action="store_true", help="print a unified diff instead of writing")
+
+    compile_ = _sub(sub, "compile", "check a recipe and lower it to a plan (JSON)")
+    compile_.add_argument("recipe", metavar="RECIPE", type=Path)
+    compile_.add_argument("-o", "--output", type=Path, metavar="PLAN", help="write the plan here (default: stdout)")
+    _format_option(compile_)
 
     explain = _sub(sub, "explain", "explain a diagnostic code")
     explain.add_argument("code", nargs="?", metavar="CODE")

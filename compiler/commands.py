@@ -46,6 +46,31 @@ def run_check(args) -> int:
     return EXIT_PROBLEMS if failing else EXIT_OK
 
 
+def run_compile(args) -> int:
+    from .compile import compile_file
+
+    result = compile_file(args.recipe, args.output)
+    source = result.check.load.source
+    shown = [d for d in result.diagnostics if d.severity.value != "note" or result.plan is None]
+    if shown or result.plan is None:
+        _report(shown, {source.name: source} if source else {}, args.format, 1)
+    if result.plan is None:
+        return EXIT_USAGE if any(d.code == "F001" for d in result.diagnostics) else EXIT_PROBLEMS
+    if args.output is None:
+        sys.stdout.write(result.text)
+    else:
+        _write_atomically(args.output, result.text)
+        stderr_console().print(f"wrote {args.output}", markup=False)
+    return EXIT_OK
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.tmp")
+    scratch.write_text(text, encoding="utf-8")
+    scratch.replace(path)
+
+
 def run_fmt(args) -> int:
     from ..dsl.formatter import format_recipe
 
