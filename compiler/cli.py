@@ -35,10 +35,14 @@ _EXAMPLES = {
   recipekit fmt --diff train.recipe      show the change without writing""",
     "explain": """examples:
   recipekit explain S006                 what the code means and how to fix it
+  recipekit explain train.recipe         the plan as a tree, with sizes and the mix allocation
   recipekit explain --list               every code with its summary""",
     "compile": """examples:
   recipekit compile train.recipe -o plan.json
   recipekit compile train.recipe            print the plan on stdout""",
+    "diff": """examples:
+  recipekit diff old.recipe new.recipe   stages added, removed and parameters changed
+  recipekit diff --format json a.recipe b.recipe""",
     "init": """examples:
   recipekit init                         writes starter.recipe and data/starter.jsonl
   recipekit init reviews --dir work      writes work/reviews.recipe and work/data/reviews.jsonl""",
@@ -67,8 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("-o", "--output", type=Path, metavar="PLAN", help="write the plan here (default: stdout)")
     _format_option(compile_)
 
-    explain = _sub(sub, "explain", "explain a diagnostic code")
-    explain.add_argument("code", nargs="?", metavar="CODE")
+    diff = _sub(sub, "diff", "show how two recipes' plans differ")
+    diff.add_argument("old", metavar="OLD", type=Path)
+    diff.add_argument("new", metavar="NEW", type=Path)
+    _format_option(diff)
+
+    explain = _sub(sub, "explain", "explain a diagnostic code, or show a recipe's plan as a tree")
+    explain.add_argument("code", nargs="?", metavar="CODE|RECIPE")
     explain.add_argument("--list", action="store_true", help="list every code")
 
     init = _sub(sub, "init", "write a commented starter recipe and a tiny data file")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import json
 import sys
 from pathlib import Path
 
+import attrs
 from rich.console import Console
 from rich.markdown import Markdown
 
@@ -107,6 +109,8 @@ def _apply_format(args, path: Path, before: str, after: str) -> int:
 
 def run_explain(args) -> int:
     console = Console(highlight=False)
+    if args.code and (args.code.endswith(".recipe") or Path(args.code).is_file()):
+        return _explain_recipe(Path(args.code), console)
     if args.list or not args.code:
         for code in CODES.values():
             console.print(f"{code.id}  {code.severity:<7}  {code.summary}", markup=False)
@@ -118,6 +122,53 @@ def run_explain(args) -> int:
         return EXIT_USAGE
     console.print(Markdown(page) if console.is_terminal else page, markup=False)
     return EXIT_OK
+
+
+def _explain_recipe(path: Path, console: Console) -> int:
+    from .compile import compile_file
+    from .explain_plan import plan_tree
+
+    result = compile_file(path)
+    source = result.check.load.source
+    if result.plan is None:
+        _report(list(result.diagnostics), {source.name: source} if source else {}, "human", 1)
+        return EXIT_USAGE if any(d.code == "F001" for d in result.diagnostics) else EXIT_PROBLEMS
+    console.print(plan_tree(result.plan, path.parent))
+    return EXIT_OK
+
+
+def run_diff(args) -> int:
+    from .compile import compile_file
+    from .plan_diff import diff_plans
+
+    results = [compile_file(path) for path in (args.old, args.new)]
+    failed = [r for r in results if r.plan is None]
+    for result in failed:
+        source = result.check.load.source
+        _report(list(result.diagnostics), {source.name: source} if source else {}, args.format, 1)
+    if failed:
+        return EXIT_PROBLEMS
+    changes = diff_plans(results[0].plan, results[1].plan)
+    if args.format == "json":
+        for change in changes:
+            sys.stdout.write(json.dumps(attrs.asdict(change), ensure_ascii=False) + "\n")
+    else:
+        _print_changes(changes, Console(highlight=False))
+    return EXIT_OK
+
+
+def _print_changes(changes, console: Console) -> None:
+    from rich.text import Text
+
+    if not changes:
+        console.print("the plans are identical", markup=False)
+    marks = {"added": ("+", "green"), "removed": ("-", "red")}
+    for change in changes:
+        mark, style = marks.get(change.kind, ("~", "yellow"))
+        line = Text(f"{mark} {change.stage or 'plan'}", style=style)
+        if change.kind not in marks:
+            line.append(f"  {change.path}: {change.before!r} -> {change.after!r}", style="default")
+        console.print(line)
 
 
 def run_init(args) -> int:

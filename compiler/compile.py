@@ -8,6 +8,7 @@ import attrs
 
 from ..dsl.diagnostics import Diagnostic, DiagnosticSink
 from .check import CheckResult, check_file
+from .mix_feasibility import check_mix_feasibility
 from .plan_json import build_plan, dumps, root_for, validate_plan
 
 
@@ -33,4 +34,7 @@ def compile_file(recipe_path: str | Path, plan_path: str | Path | None = None) -
     sink.extend(checked.diagnostics)
     if not validate_plan(plan, sink):
         return CompileResult(checked, None, tuple(sink))
-    return CompileResult(checked, plan, tuple(sink))
+    check_mix_feasibility(checked.load.recipe, plan, recipe_path.parent, sink)
+    if sink.has_errors:
+        return CompileResult(checked, None, tuple(sink.sorted()))
+    return CompileResult(checked, plan, tuple(sink.sorted()))
