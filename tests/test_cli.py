@@ -1,0 +1,134 @@
+"""The `recipekit` command as users and pre-commit call it: exit codes,
+output streams, help with examples, JSON diagnostics."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from recipekit.compiler.cli import main
+
+GOOD = """\
+source rows {
+  from = "rows.jsonl"
+  schema {
+    instruction: str
+    output: str
+  }
+}
+
+template t on rows {
+  instruction = "{instruction}"
+  output = "{output}"
+}
+
+mix train {
+  t = 100%
+}
+
+output train {
+  to = "train.jsonl"
+}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rows.jsonl").write_text('{"instruction": "Say hi.", "output": "hi"}\n')
+    (tmp_path / "good.recipe").write_text(GOOD)
+    (tmp_path / "bad.recipe").write_text(GOOD.replace("t = 100%", "tt = 100%"))
+    (tmp_path / "warn.recipe").write_text(GOOD + "\nfilter unused {\n  length output chars 1..9\n}\n")
+    return tmp_path
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "recipekit.compiler", *args], capture_output=True, text=True)
+
+
+def test_check_exit_codes(project: Path, capsys) -> None:
+    assert main(["check", "good.recipe"]) == 0
+    assert main(["check", "bad.recipe"]) == 1
+    assert main(["check", "warn.recipe"]) == 0
+    assert main(["check", "--strict", "warn.recipe"]) == 1
+    assert main(["check", "missing.recipe"]) == 2
+    assert main(["check", "good.recipe", "bad.recipe", "warn.recipe"]) == 1
+
+
+def test_usage_errors_exit_2(project: Path) -> None:
+    assert run("check").returncode == 2
+    assert run("frobnicate").returncode == 2
+    assert run("check", "--format", "xml", "good.recipe").returncode == 2
+
+
+def test_diagnostics_go_to_stderr_in_words(project: Path) -> None:
+    result = run("check", "bad.recipe")
+    assert result.stdout == ""
+    assert "error[N101]: no template, expansion or source named `tt`" in result.stderr
+    assert "bad.recipe:15:3" in result.stderr and "did you mean `t`?" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_json_diagnostics_validate_against_their_schema(project: Path) -> None:
+    result = run("check", "--format", "json", "bad.recipe", "warn.recipe")
+    schema = json.loads(resources.files("recipekit.specs").joinpath("diagnostic.schema.json").read_text())
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {o["code"] for o in objects} == {"N101", "W103"}
+    for obj in objects:
+        assert not list(Draft202012Validator(schema).iter_errors(obj))
+
+
+def test_compile_writes_a_plan(project: Path) -> None:
+    result = run("compile", "good.recipe", "-o", "build/plan.json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads((project / "build" / "plan.json").read_text())
+    assert plan["root"] == ".." and plan["stages"][-1]["id"] == "write:train"
+    printed = run("compile", "good.recipe")
+    assert json.loads(printed.stdout)["stages"] == plan["stages"]
+    assert run("compile", "bad.recipe").returncode == 1
+
+
+def test_explain_a_code_and_a_recipe(project: Path) -> None:
+    page = run("explain", "n101")
+    assert page.returncode == 0 and page.stdout.startswith("# N101: undefined-name")
+    assert run("explain", "Q999").returncode == 2
+    tree = run("explain", "good.recipe")
+    assert tree.returncode == 0
+    assert "read:rows" in tree.stdout and "[1 rows]" in tree.stdout
+    assert "t      100%" in tree.stdout  # the allocation table: entry, amount, available, taken
+    listing = run("explain", "--list").stdout
+    assert "S006" in listing and "R215" in listing
+
+
+def test_diff_names_what_changed(project: Path) -> None:
+    (project / "more.recipe").write_text(GOOD.replace('"{output}"', '"Answer: {output}"'))
+    result = run("diff", "good.recipe", "more.recipe")
+    assert result.returncode == 0
+    assert "~ render:t  params.output[0][0]: 'Answer: ' ->" not in result.stdout  # changed leaf, not the list
+    assert "render:t" in result.stdout and "params.output" in result.stdout
+    assert run("diff", "good.recipe", "good.recipe").stdout.strip() == "the plans are identical"
+
+
+def test_init_writes_a_recipe_that_checks_and_is_formatted(project: Path) -> None:
+    assert main(["init", "qa"]) == 0
+    assert main(["check", "--strict", "qa.recipe"]) == 0
+    assert main(["init", "qa"]) == 1  # never overwrites
+    assert main(["init", "9bad"]) == 1
+
+
+@pytest.mark.parametrize("command", ["check", "fmt", "compile", "explain", "diff", "init"])
+def test_every_subcommand_help_shows_an_example(command: str) -> None:
+    result = run(command, "--help")
+    assert result.returncode == 0
+    assert "examples:" in result.stdout and f"recipekit {command}" in result.stdout
+
+
+def test_top_level_help_and_version() -> None:
+    assert "examples:" in run("--help").stdout
+    assert run("--version").stdout.startswith("recipekit ")
