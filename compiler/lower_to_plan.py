@@ -181,8 +181,9 @@ def lower_near(rule: ast.NearDedupRule) -> dict:
         params.update(num_perm=num_perm, bands=bands, rows=rows)
     params["ngram"] = options.get("ngram", NEAR_DEFAULTS["ngram"])
     params["unit"] = options.get("unit", NEAR_DEFAULTS["unit"])
-    if "model" in options:
-        params["model"] = options["model"]
+    for key in ("model", "seed"):
+        if key in options:
+            params[key] = options[key]
     return params
 
 
@@ -212,5 +213,5 @@ def _num(number: ast.Number | None):
 
 
 def _fraction(number: ast.Number):
-    """A threshold as a fraction: `85%` is 0.85."""
-    return number.value / 100 if number.percent else number.value
+    """A threshold; the front end only lets fractions through (`0.85`, never `85%`)."""
+    return number.value

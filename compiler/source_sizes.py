@@ -80,5 +80,5 @@ def _per_row(stage: dict) -> int:
     if stage["op"] == "expand":
         return params["variants"]
     if params["choose"] == "each":
-        return len(params["instruction"]) * len(params["output"])
+        return len(params["instruction"]) * max(1, len(params["input"])) * len(params["output"])
     return 1

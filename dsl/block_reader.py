@@ -63,6 +63,11 @@ class BlockReader:
         return " ".join(head.split("{", 1)[0].split())
 
     def _sort(self, item, attributes: tuple[str, ...], nested: tuple[str, ...]) -> None:
+        if isinstance(item, Attr) and isinstance(item.key, ast.Str) and item.key.value in attributes \
+                and not attributes_only_rest(self.kind):
+            self.sink.report("S004", item.key.span, f"attribute names are not quoted: `{item.key.value}`",
+                             label="quoted name", hint=f"write `{item.key.value} = ...`")
+            item = Attr(ast.Name(item.key.value, span=item.key.span), item.args, item.span)
         if isinstance(item, Attr) and isinstance(item.key, ast.Name) and item.key.value in attributes:
             self._add_attr(item)
         elif isinstance(item, Stmt) and item.body is not None and item.head.value in nested:
@@ -118,8 +123,12 @@ class BlockReader:
 
     def single(self, attr: Attr, expected: str):
         if len(attr.args) != 1:
-            extra = attr.args[1]
+            first, extra = attr.args[0], attr.args[1]
             self.wrong(attr, expected + " (one value)", extra)
+            if isinstance(first, ast.Str) and first.style == "long" and isinstance(extra, ast.Str) \
+                    and extra.span.start == first.span.end:
+                self.sink.report("S006", extra.span, 'a `"` just before the closing `"""` ends the string early',
+                                 label="read as a second string", hint='write the last quote as `\\"`')
             return None
         return attr.args[0]
 

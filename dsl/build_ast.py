@@ -11,12 +11,16 @@ from . import ast
 from .block_reader import BlockReader
 from .build_rules import build_filter_rule, build_mix_entry
 from .cst import Attr, Chain, FieldItem, Stmt
-from .diagnostics import DiagnosticSink
+from .diagnostics import DiagnosticSink, Label
 from .source import SourceFile
 from .vocabulary import (
     ATTRIBUTES, BLOCK_KINDS, BLOCK_LINKS, NESTED_ATTRIBUTES, NESTED_BLOCKS, OPTIONS, TYPES,
     did_you_mean, one_of, suggest,
 )
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
 
 
 class AstBuilder:
@@ -100,7 +104,7 @@ class AstBuilder:
     def bad_header(self, kind: str, stmt: Stmt, shape: str) -> None:
         span = stmt.head.span if not stmt.args else stmt.head.span.cover(stmt.args[-1].span)
         self.sink.report(
-            "S003", span, f"a `{kind}` block header reads `{shape} {{`",
+            "S003", span, f"{_article(kind)} `{kind}` block header reads `{shape} {{`",
             label="this header does not fit", hint=f"write it as `{shape} {{ ... }}`",
         )
 
@@ -127,12 +131,16 @@ class AstBuilder:
                 labels.append(self.labels(block))
             elif cost is None:
                 cost = self.cost(block)
+            else:
+                self.twice(block, r)
+        fields = self.unique(fields, lambda f: f.name, "field", "schema")
+        labels = self.unique([x for x in labels if x], lambda m: m.field, "verbalizer for", "labels")
         decl = ast.SourceDecl(
             name, path or ast.Str(""),
             format=r.name(r.attrs.get("format"), OPTIONS["format"]),
             kind=r.name(r.attrs.get("kind"), OPTIONS["kind"]),
             explode=r.name(r.attrs.get("explode")),
-            fields=fields, labels=tuple(x for x in labels if x), cost=cost,
+            fields=fields, labels=labels, cost=cost,
             allow_outside=r.boolean(r.attrs.get("allow_outside")),
             span=stmt.span,
         )
@@ -160,6 +168,10 @@ class AstBuilder:
             expected = "`list[str]`" if ref.name == "list" else f"`{ref.name}`"
             self.sink.report("S012", ref.span, f"write this type as {expected}",
                              label="only `list` takes an item type", hint=f"for example `list[str]`")
+            return False
+        if ref.item is not None and ref.item.optional:
+            self.sink.report("S012", ref.item.span, "list items cannot be optional",
+                             label="`?` inside `list[...]`", hint="make the list optional instead: `list[str]?`")
             return False
         return ref.item is None or self.check_type(ref.item)
 
@@ -195,7 +207,9 @@ class AstBuilder:
         self.no_rest(r)
         instruction = r.strings(r.require("instruction"))
         output = r.strings(r.require("output"))
-        fewshot = next((self.fewshot(b) for b in r.blocks), None)
+        fewshot = self.fewshot(r.blocks[0]) if r.blocks else None
+        for extra in r.blocks[1:]:
+            self.twice(extra, r)
         if instruction is None or output is None:
             return None
         return ast.TemplateDecl(
@@ -297,6 +311,25 @@ class AstBuilder:
             flag = attr.args[0]
             return tuple(ast.Name(w, span=flag.span) for w in OPTIONS["provenance"]) if flag.value == "true" else ()
         return r.names(attr, OPTIONS["provenance"]) or ()
+
+    def twice(self, block: Stmt, r: BlockReader) -> None:
+        self.sink.report("S005", block.head.span, f"`{r.title}` has a second `{block.head.value}` block",
+                         label="second block", hint="merge the two blocks into one")
+
+    def unique(self, items, name_of, what: str, where: str) -> tuple:
+        """Items whose name was not seen before; each repeat is S005."""
+        seen: dict[str, object] = {}
+        kept = []
+        for item in items:
+            name = name_of(item)
+            first = seen.setdefault(name.value, name)
+            if first is name:
+                kept.append(item)
+                continue
+            self.sink.report("S005", name.span, f"{what} `{name.value}` is declared twice",
+                             label="declared again here", secondary=[Label(first.span, "first declared here")],
+                             hint=f"keep one of the two in `{where}`")
+        return tuple(kept)
 
     def no_rest(self, r: BlockReader) -> None:
         """Report items of a block that takes only attributes and known blocks."""

@@ -76,7 +76,10 @@ class Words:
         if self.items[self.index - 1].value != ">=":
             self.index -= 1
             self.fail("`>=`", hint="a threshold keeps rows whose value is at least the number: `>= 0.85`")
-        return self.next(ast.Number, "a number after `>=`")
+        item = self.items[self.index] if self.index < len(self.items) else None
+        if isinstance(item, ast.Number) and item.percent:
+            self.fail("a fraction", hint=f"thresholds are fractions: write {item.value / 100:g}, not {item.text}")
+        return self.next(ast.Number, "a number")
 
     def end(self) -> None:
         if self.index < len(self.items):

@@ -128,9 +128,20 @@ class CstReader:
         for child in node.children:
             if isinstance(child, Token):
                 steps.append(str(child))
+            elif not child.children:
+                steps.append(None)
             else:
-                steps.append(int(child.children[0]) if child.children else None)
+                steps.append(self.index(child.children[0]))
         return ast.FieldPath(tuple(steps), span=self.span_of(node))
+
+    def index(self, token: Token) -> int:
+        """A list index in a field path: a whole number, 0 or more."""
+        text = str(token)
+        if text.isdigit():
+            return int(text)
+        self.sink.report("S006", self.span_of(token), f"`{text}` is not a list index",
+                         label="expected a whole number", hint="list indices count from 0: `answers[0]`")
+        return 0
 
     # -- values --------------------------------------------------------------
 

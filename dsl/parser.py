@@ -52,9 +52,7 @@ class ParseResult:
 
 @functools.lru_cache(maxsize=None)
 def _lark() -> Lark:
-    return Lark.open_from_package(
-        "recipekit.grammar",
-        "recipe.lark",
+    options = dict(
         parser="lalr",
         lexer="basic",
         propagate_positions=True,
@@ -62,6 +60,12 @@ def _lark() -> Lark:
         postlex=BracketNewlines(),
         lexer_callbacks={"COMMENT": _comments},
     )
+    try:
+        # Lark caches the analysed grammar in a temp file keyed by its hash:
+        # 0.15 s -> 0.004 s per process, which matters for pre-commit.
+        return Lark.open_from_package("recipekit.grammar", "recipe.lark", cache=True, **options)
+    except OSError:  # no writable temp dir: build it every time
+        return Lark.open_from_package("recipekit.grammar", "recipe.lark", **options)
 
 
 class _CommentCollector:

@@ -228,8 +228,8 @@ class SyntaxErrorReporter:
         start = token.start_pos
         end = token.end_pos if token.type != "_NL" else start
         after = self.context_before(start)
-        if token.type == "EQUAL" and "=" in after:
-            return self.missing_separator(after, start)
+        if token.type in ("EQUAL", "LBRACE") and "=" in after:
+            return self.missing_separator(after, start, "=" if token.type == "EQUAL" else "{")
         expected = expected_words(error.expected)
         message = f"expected {expected}" + (f" after `{after}`" if after else "")
         message += f", found {describe_token(token)}"
@@ -238,13 +238,14 @@ class SyntaxErrorReporter:
             hint=_token_hint(token, after),
         )
 
-    def missing_separator(self, after: str, equal_at: int) -> Diagnostic:
-        """`a = 1 b = 2`: the second key was read as part of the first value."""
+    def missing_separator(self, after: str, at: int, token: str) -> Diagnostic:
+        """`a = 1 b = 2`, `a = 1 schema {`: the next key was read as part of the value."""
         key = after.split()[-1]
-        start = self.source.text.rfind(key, 0, equal_at)
+        start = self.source.text.rfind(key, 0, at)
+        shown = f"{key} = ..." if token == "=" else f"{key} {{ ... }}"
         return self.sink.report(
             "P008", self.span(start, start + len(key)),
-            f"`{key} = ...` starts a new item, but nothing separates it from the one before",
+            f"`{shown}` starts a new item, but nothing separates it from the one before",
             label="a new item starts here", hint="put it on its own line, or separate the items with `,` or `;`",
         )
 

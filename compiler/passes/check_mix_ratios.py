@@ -81,9 +81,11 @@ def _check_sum(mix: ast.MixDecl, sink: DiagnosticSink) -> None:
 
 
 def _note_weights(mix: ast.MixDecl, sink: DiagnosticSink) -> None:
-    total = sum(e.amount.value.value for e in mix.entries)
-    shares = ", ".join(f"{e.name.value} = {_pct(100 * e.amount.value.value / total)}" for e in mix.entries)
-    sink.report("R213", mix.name.span, f"weights are normalised: {shares}",
+    temperature = mix.temperature.value if mix.temperature and mix.temperature.value > 0 else 1
+    tempered = [e.amount.value.value ** (1 / temperature) for e in mix.entries]
+    shares = ", ".join(f"{e.name.value} = {_pct(100 * w / sum(tempered))}" for e, w in zip(mix.entries, tempered))
+    after = f" (after temperature {temperature})" if temperature != 1 else ""
+    sink.report("R213", mix.name.span, f"weights are normalised{after}: {shares}",
                 label="weights, not percentages", hint="write `%` after each number to state shares instead")
 
 

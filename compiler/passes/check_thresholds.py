@@ -81,7 +81,7 @@ def _range(bounds: ast.Range, sink: DiagnosticSink) -> None:
 
 
 def _unit_interval(value: ast.Number, what: str, code: str, sink, *, open_low: bool) -> None:
-    v = value.value / 100 if value.percent else value.value
+    v = value.value
     if (v <= 0 if open_low else v < 0) or v > 1:
         domain = "(0, 1]" if open_low else "[0, 1]"
         sink.report(code, value.span, f"{what} must lie in {domain}", label=f"{value.text or value.value}",
