@@ -120,7 +120,10 @@ def run_explain(args) -> int:
         hint = did_you_mean(args.code.upper(), CODES) or "run `recipekit explain --list` for every code"
         stderr_console().print(f"error: `{args.code}` is not a recipekit diagnostic code; {hint}", markup=False)
         return EXIT_USAGE
-    console.print(Markdown(page) if console.is_terminal else page, markup=False)
+    if console.is_terminal:
+        console.print(Markdown(page))
+    else:  # piped: the page exactly as written, no wrapping
+        sys.stdout.write(page)
     return EXIT_OK
 
 

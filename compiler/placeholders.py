@@ -32,6 +32,7 @@ class TemplateError:
     start: int
     end: int
     hint: str
+    label: str = "not a placeholder"
 
 
 def parse_template(text: str) -> tuple[list, list[TemplateError]]:
@@ -82,7 +83,7 @@ def _placeholder(match: re.Match, segments: list, errors: list[TemplateError]) -
     if unknown:
         errors.append(TemplateError(
             f"`{unknown[0]}` is not a template formatter", match.start(), match.end(),
-            "formatters are " + ", ".join(f"`{f}`" for f in FORMATTERS),
+            "formatters are " + ", ".join(f"`{f}`" for f in FORMATTERS), "unknown formatter",
         ))
         return
     segments.append(Placeholder(body.group(1), bool(body.group(2)), formatters, match.start(), match.end()))

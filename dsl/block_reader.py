@@ -119,7 +119,8 @@ class BlockReader:
             found = attr.args[0] if len(attr.args) == 1 else None
         label = f"found {describe(found)}" if found is not None else "found several values"
         span = found.span if found is not None else span_of_all(attr.args)
-        self.sink.report("S006", span, f"expected {expected} after `{key} =`", label=label)
+        self.sink.report("S006", span, f"expected {expected} after `{key} =`", label=label,
+                         hint=_value_hint(expected, found))
 
     def single(self, attr: Attr, expected: str):
         if len(attr.args) != 1:
@@ -212,6 +213,20 @@ class BlockReader:
             label=f"expected {one_of(options)}", hint=did_you_mean(value.value, options),
         )
         return False
+
+
+def _value_hint(expected: str, found) -> str | None:
+    if "string" in expected and isinstance(found, ast.Name):
+        return f'put the text in double quotes: "{found.value}"'
+    if "number" in expected and isinstance(found, ast.Str):
+        try:
+            float(found.value)
+        except ValueError:
+            return None
+        return f"remove the quotes: {found.value}"
+    if "number" in expected and isinstance(found, ast.Number) and found.percent:
+        return "write the number without `%`"
+    return None
 
 
 def attributes_only_rest(kind: str) -> bool:

@@ -72,7 +72,7 @@ class AstBuilder:
     def unknown_block(self, item: Stmt) -> None:
         word = item.head.value
         glued = next((k for k in BLOCK_KINDS if word.startswith(k) and len(word) > len(k)), None)
-        if glued is not None:
+        if glued is not None and self.name_is_missing(glued, item):  # `sourcereviews {`, not `mixx train {`
             rest = word[len(glued):]
             self.sink.report(
                 "S002", item.head.span, f"`{word}` is not a block kind: `{glued}` is glued to `{rest}`",
@@ -84,6 +84,11 @@ class AstBuilder:
             label="unknown block kind",
             hint=did_you_mean(word, BLOCK_KINDS) or f"blocks are {one_of(BLOCK_KINDS)}",
         )
+
+    def name_is_missing(self, kind: str, item: Stmt) -> bool:
+        """Whether the words after a glued keyword lack the block's name (`templatex on s`)."""
+        first = item.args[0] if item.args else None
+        return first is None or (isinstance(first, ast.Name) and first.value == BLOCK_LINKS.get(kind))
 
     def header(self, kind: str, stmt: Stmt) -> tuple | None:
         """Check `KIND NAME [LINK TARGET]`; returns (name, target) or None."""

@@ -172,8 +172,9 @@ def _options(w: Words, stmt: Stmt, rule: str) -> tuple[ast.Option, ...]:
         ok_value = isinstance(item, Attr) and len(item.args) == 1 and not isinstance(item.args[0], (Op, Seq))
         if not (isinstance(item, Attr) and isinstance(item.key, ast.Name) and item.key.value in allowed):
             key = item.key.value if isinstance(item, Attr) and isinstance(item.key, ast.Name) else None
+            span = item.key.span if isinstance(item, Attr) else item.span
             w.reader.sink.report(
-                "S004", item.span, f"this rule has no option `{key or '?'}`", label="unknown option",
+                "S004", span, f"this rule has no option `{key or '?'}`", label="unknown option",
                 hint=(did_you_mean(key, allowed) if key else None) or f"options: {one_of(allowed)}",
             )
         elif not ok_value:
@@ -203,7 +204,11 @@ def build_mix_entry(attr: Attr, reader: BlockReader) -> ast.MixEntry | None:
     if not isinstance(attr.key, ast.Name):
         reader.misplaced(attr, "a mix entry starts with the name of a template, expansion or source")
         return None
-    stmt = Stmt(attr.key, attr.args, None, attr.span)
+    # the rule reads from the key through `=`, so messages say "after `summarize =`"
+    text = reader.source.text
+    equals = text.index("=", attr.key.span.end) + 1
+    head = ast.Name(attr.key.value, span=reader.source.span(attr.key.span.start, equals))
+    stmt = Stmt(head, attr.args, None, attr.span)
     words = Words(stmt, reader)
     try:
         amount = _amount(words, attr)

@@ -91,6 +91,7 @@ _ALL = (
     Code("W101", "missing-source-file", "a source file does not exist", "warning"),
     Code("F102", "path-outside-tree", "a path that leaves the recipe's folder"),
     Code("F103", "unknown-format", "a source whose format cannot be told"),
+    Code("F104", "control-character-in-path", "a path with a tab, newline or other control character"),
     # -- B: recipekit's own bugs, reported instead of a traceback ---------------
     Code("B901", "invalid-plan", "the compiler produced a plan its schema rejects", "bug"),
 )

@@ -327,4 +327,6 @@ def blank_line(text: str, offset: int) -> str | None:
 
 def is_recoverable(diag: Diagnostic) -> bool:
     """After these, parsing the rest of the file again can find more errors."""
+    if diag.code == "P004" and "multi-line" in diag.message:
+        return False  # the rest of the file is inside the string: nothing more to learn
     return diag.code in ("P004", "P007", "P008") and diag.severity is Severity.ERROR

@@ -70,8 +70,8 @@ def suggest(word: str, candidates: Iterable[str]) -> str | None:
     """The closest candidate by edit similarity, if one is close enough."""
     found = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     if not found and len(word) > 3:
-        # a prefix that was cut short or run on: `tempalte`, `sourcesst`
-        found = [c for c in candidates if word.startswith(c) or c.startswith(word)][:1]
+        # a word cut short or run on (`temp` for `temperature`); never a one-letter name
+        found = [c for c in candidates if len(c) > 3 and (word.startswith(c) or c.startswith(word))][:1]
     return found[0] if found else None
 
 

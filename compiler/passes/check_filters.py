@@ -52,7 +52,7 @@ def _check_pattern(pattern: ast.Str, context: CheckContext, sink: DiagnosticSink
         if index < len(offsets) - 1:
             span = Span(span.file, span.start + offsets[index], span.start + offsets[-1])
     hint = "RE2 has no lookaround or backreferences: it matches in linear time"
-    if "escape" in message:
+    if "escape" in message and pattern.style != "raw":
         hint = 'write patterns as raw strings, r"\\d+", so that backslashes reach the regex engine'
     sink.report("R206", span, f"this regular expression does not compile: {message}",
                 label="RE2 stops here", hint=hint)

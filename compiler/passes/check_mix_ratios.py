@@ -37,7 +37,7 @@ def _consistent(mix: ast.MixDecl, sink: DiagnosticSink) -> bool:
     sink.report(
         "R212", other.amount.span,
         f"this mix mixes {_WORDS[_style(first)]} with {_WORDS[_style(other)]}",
-        label=_WORDS[_style(other)][:-1], secondary=[Label(first.amount.span, _WORDS[_style(first)][:-1])],
+        label=_ONE[_style(other)], secondary=[Label(first.amount.span, _ONE[_style(first)])],
         hint="state every entry the same way: all shares (`50%`), all weights (`3`), "
         "or counts and fractions (`1200 rows`, `40% of source`)",
     )
@@ -49,6 +49,7 @@ def _style(entry: ast.MixEntry) -> str:
 
 
 _WORDS = {"share": "shares", "weight": "weights", "absolute": "counts or fractions"}
+_ONE = {"share": "a share", "weight": "a weight", "absolute": "a count or fraction"}
 
 
 def _check_amounts(mix: ast.MixDecl, sink: DiagnosticSink) -> None:

@@ -47,7 +47,7 @@ def _check_string(text: ast.Str, source, sink: DiagnosticSink, context: CheckCon
     literal = context.literal_text(text.span)
     for error in errors:
         sink.report("T303", _inner_span(text, literal, error.start, error.end), error.message,
-                    label="not a placeholder", hint=error.hint)
+                    label=error.label, hint=error.hint)
     if source is None:
         return
     fields = fields_of(source)

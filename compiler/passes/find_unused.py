@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from ...dsl import ast
 from ...dsl.diagnostics import DiagnosticSink
+from ...dsl.vocabulary import suggest
 from ..context import CheckContext, kind_of
 
 
 def find_unused(recipe: ast.Recipe, context: CheckContext, sink: DiagnosticSink) -> None:
     used = _used_names(recipe)
+    # `sumarize = 100%` is an N101 that suggests `summarize`: not also "unused"
+    declared = list(context.symbols)
+    used |= {suggest(name, declared) for name in used if name not in context.symbols} - {None}
     for decl in recipe.decls:
         if isinstance(decl, ast.OutputDecl) or decl.name.value in used:
             continue

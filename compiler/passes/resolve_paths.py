@@ -40,13 +40,27 @@ def resolve_paths(recipe: ast.Recipe, context: CheckContext, sink: DiagnosticSin
     for source in recipe.of_kind(ast.SourceDecl):
         _check_source_path(source, context.base_dir, sink)
     for output in recipe.of_kind(ast.OutputDecl):
+        if _control_characters(output.path, sink):
+            continue
         if leaves_tree(output.path.value):
             sink.report("F102", output.path.span, "an output path must stay inside the run directory",
                         label="leaves the run directory", hint='write a relative path such as "train.jsonl"')
 
 
+def _control_characters(text: ast.Str, sink: DiagnosticSink) -> bool:
+    """`"data\reviews.jsonl"` holds a carriage return, not a backslash: say so."""
+    found = [c for c in text.value if ord(c) < 32 or ord(c) == 127]
+    if found:
+        sink.report("F104", text.span, f"this path contains the control character {found[0]!r}",
+                    label="not a file name character",
+                    hint='a backslash in a string starts an escape (`\\r`, `\\t`); separate folders with `/`')
+    return bool(found)
+
+
 def _check_source_path(source: ast.SourceDecl, base_dir: Path, sink: DiagnosticSink) -> None:
     path = source.path.value
+    if _control_characters(source.path, sink):
+        return
     allowed = source.allow_outside is not None and source.allow_outside.value
     if leaves_tree(path) and not allowed:
         sink.report("F102", source.path.span, "this path leaves the recipe's folder",
