@@ -24,6 +24,7 @@ _EXAMPLES = {
   recipekit check examples/*.recipe      check recipes, as pre-commit does
   recipekit fmt examples/*.recipe        format recipes in place
   recipekit compile x.recipe -o plan.json  lower a recipe to a plan
+  recipekit run x.recipe --out runs/x      build the dataset, with a manifest and rejects
   recipekit explain S006                 explain a diagnostic code""",
     "check": """examples:
   recipekit check train.recipe
@@ -43,6 +44,13 @@ _EXAMPLES = {
     "diff": """examples:
   recipekit diff old.recipe new.recipe   stages added, removed and parameters changed
   recipekit diff --format json a.recipe b.recipe""",
+    "run": """examples:
+  recipekit run examples/sentiment_templates.recipe --out runs/sentiment
+  recipekit run plan.json --out runs/x       run a compiled plan
+  recipekit run train.recipe --limit 100      a quick try on the first 100 rows of each source""",
+    "verify": """examples:
+  recipekit verify runs/sentiment           re-hash inputs and outputs against the manifest
+  recipekit verify --rerun runs/sentiment   run again and prove the outputs byte-identical""",
     "init": """examples:
   recipekit init                         writes starter.recipe and data/starter.jsonl
   recipekit init reviews --dir work      writes work/reviews.recipe and work/data/reviews.jsonl""",
@@ -70,6 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("recipe", metavar="RECIPE", type=Path)
     compile_.add_argument("-o", "--output", type=Path, metavar="PLAN", help="write the plan here (default: stdout)")
     _format_option(compile_)
+
+    run = _sub(sub, "run", "run a recipe or a compiled plan into a run directory")
+    run.add_argument("target", metavar="RECIPE|PLAN", type=Path)
+    run.add_argument("--out", type=Path, metavar="DIR", help="the run directory (default: runs/<recipe name>)")
+    run.add_argument("--limit", type=_positive_int, metavar="N", help="read at most N rows of each source")
+    run.add_argument("--batch-size", type=_positive_int, default=4096, metavar="N",
+                     help="rows per batch (changes speed, never results)")
+    run.add_argument("--quiet", action="store_true", help="no progress and no summary")
+
+    verify = _sub(sub, "verify", "check a run directory against its manifest")
+    verify.add_argument("run_dir", metavar="RUN_DIR", type=Path)
+    verify.add_argument("--rerun", action="store_true", help="execute the plan again and compare the bytes")
 
     diff = _sub(sub, "diff", "show how two recipes' plans differ")
     diff.add_argument("old", metavar="OLD", type=Path)
@@ -100,6 +120,16 @@ def _sub(sub, name: str, help_text: str) -> argparse.ArgumentParser:
     )
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("expected a number of at least 1")
+    return value
+
+
 def _format_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("human", "json"), default="human",
                         help="human: rendered for a terminal; json: one object per line on stdout")
@@ -111,7 +141,12 @@ def stderr_console() -> Console:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from . import commands  # imported late: `--help` stays instant
+    # Imported late, and the runtime only for the commands that run plans:
+    # `check` in pre-commit must not pay for numpy and friends.
+    if args.command in ("run", "verify"):
+        from . import run_commands as commands
+    else:
+        from . import commands
 
     handler = getattr(commands, f"run_{args.command}")
     try:

@@ -132,3 +132,12 @@ def test_every_subcommand_help_shows_an_example(command: str) -> None:
 def test_top_level_help_and_version() -> None:
     assert "examples:" in run("--help").stdout
     assert run("--version").stdout.startswith("recipekit ")
+
+
+def test_check_imports_nothing_heavy(project: Path) -> None:
+    """Principle 8: `check` runs in pre-commit on every commit."""
+    code = ("import sys; from recipekit.compiler.cli import main; main(['check', 'good.recipe']); "
+            "print(sorted(m for m in ('numpy', 'pyarrow', 'torch', 'ray', 'orjson', 'recipekit.runtime') "
+            "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr

@@ -1,0 +1,101 @@
+"""`recipekit run` and `recipekit verify`: the CLI side of the runtime.
+
+A recipe is compiled first (errors stop here, with diagnostics); at run time
+a missing source file, a warning for `check`, is an error. The runtime's own
+failures (`RunError`) are printed as `error: ...` with their hint.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from ..dsl.diagnostics import Severity
+from ..runtime.engine import RunSettings
+from ..runtime.errors import RunError
+from ..runtime.load_plan import load_plan
+from ..runtime.progress import RunProgress, summary
+from ..runtime.run import run_plan, verify_run
+from .cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, stderr_console
+
+
+def run_run(args) -> int:
+    console = stderr_console()
+    try:
+        loaded = _plan_for(args.target, console)
+        if loaded is None:
+            return EXIT_PROBLEMS
+        plan, root = loaded
+        run_dir = args.out or Path("runs") / plan["recipe"]["name"]
+        settings = RunSettings(root=root, run_dir=run_dir, batch_size=args.batch_size, limit=args.limit)
+        manifest = _execute(plan, settings, console, quiet=args.quiet)
+    except RunError as err:
+        _print_run_error(console, err)
+        return EXIT_PROBLEMS
+    if not args.quiet:
+        console.print(summary(manifest))
+        console.print(f"run directory: {run_dir}", markup=False, highlight=False)
+    return EXIT_OK
+
+
+def _plan_for(target: Path, console: Console):
+    """(plan, root) from a recipe or a plan file; None after printing diagnostics."""
+    if not target.exists():
+        raise RunError(f"{target} does not exist")
+    if target.suffix == ".json":
+        plan = load_plan(target)
+        return plan, (target.parent / plan["root"])
+    from .commands import _report
+    from .compile import compile_file
+
+    result = compile_file(target)
+    source = result.check.load.source
+    missing = [d for d in result.diagnostics if d.code == "W101"]
+    if result.plan is None or missing:
+        shown = [d for d in result.diagnostics if d.is_error or d.code == "W101"]
+        shown = [_as_error(d) if d.code == "W101" else d for d in shown]
+        _report(shown, {source.name: source} if source else {}, "human", 1)
+        return None
+    return result.plan, target.parent
+
+
+def _as_error(diag):
+    import attrs
+
+    return attrs.evolve(diag, severity=Severity.ERROR, message=diag.message + ": a run needs it")
+
+
+def _execute(plan: dict, settings: RunSettings, console: Console, quiet: bool) -> dict:
+    if quiet or not console.is_terminal:
+        manifest, _ = run_plan(plan, settings)
+        return manifest
+    totals = {s["id"]: None for s in plan["stages"] if s["op"] == "read"}
+    with RunProgress(console, totals) as progress:
+        settings.progress = progress
+        manifest, _ = run_plan(plan, settings)
+    return manifest
+
+
+def _print_run_error(console: Console, err: RunError) -> None:
+    console.print(f"error: {err.message}", style="red", markup=False, highlight=False)
+    if err.hint:
+        console.print(f"  = hint: {err.hint}", markup=False, highlight=False)
+
+
+def run_verify(args) -> int:
+    console = stderr_console()
+    try:
+        problems = verify_run(args.run_dir, rerun=args.rerun)
+    except RunError as err:
+        _print_run_error(console, err)
+        return EXIT_USAGE
+    for problem in problems:
+        console.print(f"{problem.what} {problem.path}: expected {problem.expected}, found {problem.found}",
+                      markup=False, highlight=False, style="red")
+    if problems:
+        return EXIT_PROBLEMS
+    what = "inputs and outputs match the manifest" + (", and a rerun gave the same bytes" if args.rerun else "")
+    console.print(f"ok: {what}", markup=False, highlight=False, style="green")
+    return EXIT_OK

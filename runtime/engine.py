@@ -1,0 +1,207 @@
+"""The local engine: runs a plan on one machine, streaming, in batches.
+
+For each output, examples stream from the sources in mix order (entry by
+entry, rows in file order) through the row stages in batches; only the mix
+is a barrier, and it holds offsets and 64-bit keys, not examples. Batching
+changes speed, never results: every decision is keyed by row identity, every
+stage keeps its rows in arrival order, and rejects are collected per stage.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import attrs
+
+from .errors import RunError
+from .paraphrase import Expander
+from .processors import make_processor
+from .readers import read_source
+from .records import Reject, SourceRow
+from .render import Renderer
+from .select import MixSelector
+from .stats import RejectSink, StageStats, Timer
+from .writer import order_picks, write_output
+
+DEFAULT_BATCH = 4096
+
+
+@attrs.define
+class RunSettings:
+    root: Path  # where source paths are relative to
+    run_dir: Path
+    batch_size: int = DEFAULT_BATCH
+    limit: int | None = None  # rows per source, for a quick try
+    progress: Callable[[str, int], None] | None = None  # (stage id, rows done)
+
+
+@attrs.define
+class RunResult:
+    stats: list[StageStats]
+    outputs: list[dict]  # {"stage", "path", "rows"}
+    allocations: dict  # mix stage id -> Allocation
+    rejects: int
+    seconds: float
+
+
+class Engine:
+    def __init__(self, plan: dict, settings: RunSettings) -> None:
+        self.plan = plan
+        self.settings = settings
+        self.seed = plan["seed"]
+        self.stages = {s["id"]: s for s in plan["stages"]}
+        self.stats = {s["id"]: StageStats(s["id"], s["op"]) for s in plan["stages"]}
+        self.recorded: set[str] = set()  # stages whose counts are final (shared stages run again)
+        self.work = settings.run_dir / ".work"
+
+    def run(self) -> RunResult:
+        started = time.perf_counter()
+        self._check_inputs()
+        if self.work.exists():
+            shutil.rmtree(self.work)
+        self.work.mkdir(parents=True)
+        self.rejects = RejectSink(self.work)
+        outputs, allocations = [], {}
+        try:
+            for mix in (s for s in self.plan["stages"] if s["op"] == "mix"):
+                writes = [s for s in self.plan["stages"] if s["op"] == "write" and s["inputs"] == [mix["id"]]]
+                outputs += self._run_mix(mix, writes, allocations)
+            self.rejects.finish([s["id"] for s in self.plan["stages"]], self.settings.run_dir / "rejects.jsonl")
+        finally:
+            shutil.rmtree(self.work, ignore_errors=True)
+        stats = [self.stats[s["id"]] for s in self.plan["stages"]]
+        return RunResult(stats, outputs, allocations, self.rejects.count, time.perf_counter() - started)
+
+    def _check_inputs(self) -> None:
+        for stage in self.plan["stages"]:
+            if stage["op"] == "read" and not (self.settings.root / stage["params"]["path"]).is_file():
+                raise RunError(f"source file {stage['params']['path']} does not exist "
+                               f"(looked in {self.settings.root})", hint="a run needs every source file")
+
+    # -- one mix and the outputs that write it ---------------------------------
+
+    def _run_mix(self, mix: dict, writes: list[dict], allocations: dict) -> list[dict]:
+        chain = self._filters_between(mix)
+        processors = [make_processor(s, self.seed) for s in chain]
+        selector = MixSelector(mix, self.seed, self.work / mix["id"].replace(":", "-"), [w["id"] for w in writes])
+        union = self.stages[chain[0]["inputs"][0]] if chain else self.stages[mix["inputs"][0]]
+        for batch in self._union_batches(union):
+            for stage, processor in zip(chain, processors):
+                batch = self._apply(stage, processor, batch)
+            selector.add(batch)
+            self.stats[mix["id"]].rows_in += len(batch)
+        picks = self._select(mix, selector, allocations)
+        return [self._write(write, selector, picks) for write in writes]
+
+    def _write(self, write: dict, selector: MixSelector, picks: list) -> dict:
+        stats = self.stats[write["id"]]
+        with Timer(stats):
+            ordered = order_picks(picks, selector, write["id"])
+            rows = write_output(self.settings.run_dir / write["params"]["path"], ordered, selector, write["params"])
+        stats.rows_in, stats.rows_out = len(picks), rows
+        return {"stage": write["id"], "path": write["params"]["path"], "rows": rows}
+
+    def _filters_between(self, mix: dict) -> list[dict]:
+        chain, stage = [], self.stages[mix["inputs"][0]]
+        while stage["op"] != "union":
+            chain.append(stage)
+            stage = self.stages[stage["inputs"][0]]
+        return list(reversed(chain))
+
+    def _apply(self, stage: dict, processor, batch: list[dict]) -> list[dict]:
+        stats = self.stats[stage["id"]]
+        rejects: list[Reject] = []
+        with Timer(stats):
+            kept = processor(batch, rejects)
+        stats.rows_in += len(batch)
+        stats.rows_out += len(kept)
+        self.rejects.add(stats, rejects)
+        return kept
+
+    def _select(self, mix: dict, selector: MixSelector, allocations: dict):
+        stats = self.stats[mix["id"]]
+        with Timer(stats):
+            allocation = selector.solve()
+            picks = selector.picks(allocation)
+            for rejects in selector.unsampled(picks):
+                self.rejects.add(stats, rejects)
+        allocations[mix["id"]] = allocation
+        stats.rows_out = len(picks)
+        return picks
+
+    # -- streaming the union ---------------------------------------------------
+
+    def _union_batches(self, union: dict) -> Iterator[list[dict]]:
+        first_time = union["id"] not in self.recorded
+        for name, entry_id in zip(union["params"]["entries"], union["inputs"]):
+            for batch in self._entry_batches(name, self.stages[entry_id]):
+                if first_time:
+                    self.stats[union["id"]].rows_in += len(batch)
+                    self.stats[union["id"]].rows_out += len(batch)
+                yield batch
+        self.recorded.add(union["id"])
+
+    def _entry_batches(self, name: str, stage: dict) -> Iterator[list[dict]]:
+        transform = self._transform(name, stage)
+        record = stage["id"] not in self.recorded
+        stats = self.stats[stage["id"]]
+        for rows in self._read_batches(self.stages[stage["inputs"][0]]):
+            rejects: list[Reject] = []
+            with Timer(stats):
+                examples = transform(rows, rejects)
+            if record:
+                stats.rows_in += len(rows)
+                stats.rows_out += len(examples)
+                self.rejects.add(stats, rejects)
+            yield examples
+        self.recorded.add(stage["id"])
+
+    def _transform(self, name: str, stage: dict):
+        if stage["op"] == "expand":
+            return Expander(stage, name, self.seed).expand
+        renderer = Renderer(stage, name, self.seed)
+        if renderer.needs_pool():
+            read = self.stages[stage["inputs"][0]]
+            source = read["id"].split(":", 1)[1]
+            rows = read_source(read["params"], self.settings.root, read["id"], source)
+            renderer.set_pool(r for r in self._limited(rows) if isinstance(r, SourceRow))
+        return renderer.render
+
+    def _limited(self, items):
+        limit = self.settings.limit
+        for number, item in enumerate(items):
+            if limit is not None and number >= limit:
+                return
+            yield item
+
+    def _read_batches(self, stage: dict) -> Iterator[list[SourceRow]]:
+        """Batches of rows; rejects go to the sink. Time spent here is the read stage's."""
+        record = stage["id"] not in self.recorded
+        stats = self.stats[stage["id"]]
+        source = stage["id"].split(":", 1)[1]
+        items = self._limited(read_source(stage["params"], self.settings.root, stage["id"], source))
+        rows, rejects, seen = [], [], 0
+        resumed = time.perf_counter()
+        for item in items:
+            seen += 1
+            (rows if isinstance(item, SourceRow) else rejects).append(item)
+            if len(rows) + len(rejects) >= self.settings.batch_size:
+                stats.seconds += time.perf_counter() - resumed if record else 0.0
+                yield self._flush_read(stats, record, rows, rejects, seen)
+                rows, rejects, resumed = [], [], time.perf_counter()
+        stats.seconds += time.perf_counter() - resumed if record else 0.0
+        if rows or rejects:
+            yield self._flush_read(stats, record, rows, rejects, seen)
+        self.recorded.add(stage["id"])
+
+    def _flush_read(self, stats: StageStats, record: bool, rows: list, rejects: list, seen: int) -> list:
+        if record:
+            stats.rows_in += len(rows) + len(rejects)
+            stats.rows_out += len(rows)
+            self.rejects.add(stats, rejects)
+            if self.settings.progress:
+                self.settings.progress(stats.id, seen)
+        return rows

@@ -1,0 +1,120 @@
+"""The manifest: proof of how a dataset was made.
+
+It records the recipe and plan hashes, the tool version, the seed, every
+input and output file (path, xxh3_128, bytes, rows), per-stage counts and
+drops by reason, the solved mixes, and an accounting of every row: read,
+rejected, unsampled or written. specs/manifest.schema.json describes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from importlib import metadata, resources
+from pathlib import Path
+
+import xxhash
+from jsonschema import Draft202012Validator
+
+MANIFEST_VERSION = "1.0"
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version("recipekit")
+    except metadata.PackageNotFoundError:
+        return "0.0.0+unknown"
+
+
+def file_facts(path: Path) -> dict:
+    """xxh3_128, bytes and lines of a file, read in chunks."""
+    digest, size, lines = xxhash.xxh3_128(), 0, 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+            lines += chunk.count(b"\n")
+    return {"xxh3_128": digest.hexdigest(), "bytes": size, "lines": lines}
+
+
+def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.datetime) -> dict:
+    stats = {s.id: s for s in result.stats}
+    inputs = [_input(s, stats[s["id"]], settings.root) for s in plan["stages"] if s["op"] == "read"]
+    outputs = [_output(o, settings.run_dir) for o in result.outputs]
+    rejects = file_facts(settings.run_dir / "rejects.jsonl")
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "tool": {"name": "recipekit", "version": tool_version()},
+        "engine": "local",
+        "recipe": plan["recipe"],
+        "plan": {"path": "plan.json", "xxh3_128": plan_hash},
+        "seed": plan["seed"],
+        "root": str(settings.root.resolve()),
+        "settings": {"batch_size": settings.batch_size, "limit": settings.limit},
+        "inputs": inputs,
+        "outputs": outputs,
+        "rejects": {"path": "rejects.jsonl", "xxh3_128": rejects["xxh3_128"], "bytes": rejects["bytes"],
+                    "rows": rejects["lines"]},
+        "stages": [s.to_json() for s in result.stats],
+        "mixes": [_mix(stage_id, a) for stage_id, a in result.allocations.items()],
+        "accounting": accounting(plan, stats),
+        "started_at": started.isoformat(timespec="seconds"),
+        "seconds": round(result.seconds, 6),
+    }
+
+
+def _input(stage: dict, stats, root: Path) -> dict:
+    facts = file_facts(root / stage["params"]["path"])
+    return {"stage": stage["id"], "path": stage["params"]["path"], "xxh3_128": facts["xxh3_128"],
+            "bytes": facts["bytes"], "rows": stats.rows_in}
+
+
+def _output(output: dict, run_dir: Path) -> dict:
+    facts = file_facts(run_dir / output["path"])
+    return {"stage": output["stage"], "path": output["path"], "xxh3_128": facts["xxh3_128"],
+            "bytes": facts["bytes"], "rows": output["rows"]}
+
+
+def _mix(stage_id: str, allocation) -> dict:
+    return {"stage": stage_id, "size": allocation.size,
+            "entries": [{"name": e.name, "available": e.available, "taken": e.target,
+                         "epochs": round(e.epochs, 6) if e.available else None} for e in allocation.entries]}
+
+
+def accounting(plan: dict, stats: dict) -> dict:
+    """Where every row went, per mix: examples that reached it were rejected by
+    a filter, left unsampled or selected (`in = rejected + unsampled + selected`)."""
+    stages = {s["id"]: s for s in plan["stages"]}
+    mixes = []
+    for mix in (s for s in plan["stages"] if s["op"] == "mix"):
+        chain, stage = [], stages[mix["inputs"][0]]
+        while stage["op"] != "union":
+            chain.append(stats[stage["id"]])
+            stage = stages[stage["inputs"][0]]
+        mix_stats = stats[mix["id"]]
+        unsampled = mix_stats.dropped.get("unsampled", 0)
+        mixes.append({
+            "mix": mix["id"],
+            "examples_in": stats[stage["id"]].rows_in,
+            "rejected": sum(sum(s.dropped.values()) for s in chain),
+            "unsampled": unsampled,
+            "selected": mix_stats.rows_in - unsampled,
+            "written": mix_stats.rows_out,
+        })
+    reads = [stats[s["id"]] for s in plan["stages"] if s["op"] == "read"]
+    return {
+        "records_read": sum(s.rows_in for s in reads),
+        "rejected_at_read": sum(sum(s.dropped.values()) for s in reads),
+        "mixes": mixes,
+    }
+
+
+@functools.lru_cache(maxsize=None)
+def manifest_validator() -> Draft202012Validator:
+    text = resources.files("recipekit.specs").joinpath("manifest.schema.json").read_text(encoding="utf-8")
+    return Draft202012Validator(json.loads(text))
+
+
+def manifest_errors(manifest: dict) -> list[str]:
+    return [f"{e.json_path}: {e.message}" for e in manifest_validator().iter_errors(manifest)]

@@ -1,0 +1,99 @@
+"""Near-duplicate removal with MinHash and LSH banding (`dedup near ... jaccard`).
+
+Each example's chosen fields are lower-cased and cut into word (or character)
+n-grams; each n-gram is hashed once with xxh3 and then permuted `num_perm`
+times by universal hashing, `(a*h + b) mod (2^61 - 1)`, vectorised over the
+whole batch with numpy. Signatures are cut into `bands` bands; examples that
+share a band bucket are candidates, and a candidate whose estimated Jaccard
+(the share of equal signature slots) reaches the threshold is a duplicate.
+
+Kept examples are indexed as they stream by, so the first of a group is the
+one kept, and every reject names the kept example it was near and the
+estimated similarity.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import xxhash
+
+from .errors import RunError
+from .records import Reject, reject_for
+
+_PRIME = np.uint64((1 << 61) - 1)
+_TOKEN = re.compile(r"\w+")
+
+
+def shingles(text: str, ngram: int, unit: str) -> list[str]:
+    tokens = _TOKEN.findall(text.lower()) if unit == "words" else list(text.lower())
+    if len(tokens) <= ngram:
+        return [" ".join(tokens)] if tokens else [""]
+    joiner = " " if unit == "words" else ""
+    return [joiner.join(tokens[i:i + ngram]) for i in range(len(tokens) - ngram + 1)]
+
+
+class NearDedup:
+    def __init__(self, stage: dict, seed: int) -> None:
+        params = stage["params"]
+        if params["metric"] != "jaccard":
+            raise RunError(f"near-duplicate metric `{params['metric']}` is not supported by this runtime yet",
+                           hint="use `jaccard` (MinHash)")
+        self.stage_id = stage["id"]
+        self.fields = params["fields"]
+        self.threshold = params["threshold"]
+        self.ngram, self.unit = params["ngram"], params["unit"]
+        self.bands, self.rows = params["bands"], params["rows"]
+        seed = params.get("seed", seed)  # a rule may pin its own hash functions
+        rng = np.random.Generator(np.random.PCG64(seed & ((1 << 64) - 1)))
+        self.a = rng.integers(1, 1 << 31, size=params["num_perm"], dtype=np.uint64)
+        self.b = rng.integers(0, 1 << 31, size=params["num_perm"], dtype=np.uint64)
+        self.hash_seed = seed & ((1 << 64) - 1)
+        self.buckets: list[dict[bytes, list[int]]] = [{} for _ in range(self.bands)]
+        self.kept: list[np.ndarray] = []
+        self.kept_ids: list[str] = []
+
+    def signatures(self, batch: list[dict]) -> np.ndarray:
+        hashes, starts = [], []
+        for example in batch:
+            text = "\n".join(example[f] for f in self.fields)
+            starts.append(len(hashes))
+            hashes.extend(xxhash.xxh3_64_intdigest(s.encode(), self.hash_seed) & 0xFFFFFFFF
+                          for s in shingles(text, self.ngram, self.unit))
+        values = np.asarray(hashes, dtype=np.uint64)[:, None]
+        permuted = (values * self.a + self.b) % _PRIME
+        return np.minimum.reduceat(permuted, np.asarray(starts), axis=0)
+
+    def process(self, batch: list[dict], rejects: list[Reject]) -> list[dict]:
+        if not batch:
+            return batch
+        kept = []
+        for example, signature in zip(batch, self.signatures(batch)):
+            keys = [signature[i * self.rows:(i + 1) * self.rows].tobytes() for i in range(self.bands)]
+            match = self._best_match(keys, signature)
+            if match is None:
+                self._index(keys, signature, example["_id"])
+                kept.append(example)
+            else:
+                other, similarity = match
+                reason = f"near-duplicate of {other} (estimated Jaccard {similarity:.2f} >= {self.threshold})"
+                rejects.append(reject_for(self.stage_id, example, "near-duplicate", reason,
+                                          {"kept": other, "similarity": round(similarity, 4)}))
+        return kept
+
+    def _best_match(self, keys: list[bytes], signature: np.ndarray) -> tuple[str, float] | None:
+        candidates = {i for bucket, key in zip(self.buckets, keys) for i in bucket.get(key, ())}
+        best = None
+        for index in sorted(candidates):
+            similarity = float(np.mean(self.kept[index] == signature))
+            if similarity >= self.threshold and (best is None or similarity > best[1]):
+                best = (self.kept_ids[index], similarity)
+        return best
+
+    def _index(self, keys: list[bytes], signature: np.ndarray, example_id: str) -> None:
+        index = len(self.kept)
+        self.kept.append(signature)
+        self.kept_ids.append(example_id)
+        for bucket, key in zip(self.buckets, keys):
+            bucket.setdefault(key, []).append(index)

@@ -1,0 +1,90 @@
+"""Filter-stage processors: `(batch, rejects) -> kept`, one per plan op.
+
+Row checks (length, regex, required) and the heuristic score look at one
+example at a time; exact and near dedup remember what they kept, first come
+first kept, so their answers follow the stream order (mix order, then source
+order), never the batch boundaries.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .errors import RunError
+from .filters import ROW_CHECKS
+from .keyset import KeySet
+from .near_dedup import NearDedup
+from .normalize import dedup_key, make_normalizer
+from .records import Reject, reject_for
+from .scorers import make_scorer
+
+Processor = Callable[[list, list], list]
+
+
+def make_processor(stage: dict, seed: int) -> Processor:
+    op = stage["op"]
+    if op in ROW_CHECKS:
+        return _row_filter(stage["id"], ROW_CHECKS[op](stage["params"]))
+    if op == "dedup.exact":
+        return ExactDedup(stage).process
+    if op == "dedup.near":
+        return NearDedup(stage, seed).process
+    if op == "score":
+        return _score_filter(stage)
+    raise RunError(f"this runtime cannot execute `{op}` stages yet ({stage['id']})",
+                   hint="remove the rule from the filter, or use a recipekit that supports it")
+
+
+def _row_filter(stage_id: str, check) -> Processor:
+    def process(batch: list[dict], rejects: list[Reject]) -> list[dict]:
+        kept = []
+        for example in batch:
+            verdict = check(example)
+            if verdict is None:
+                kept.append(example)
+            else:
+                rejects.append(reject_for(stage_id, example, *verdict))
+        return kept
+
+    return process
+
+
+class ExactDedup:
+    """Keeps the first example of each key; the key is xxh3_128 of normalized fields."""
+
+    def __init__(self, stage: dict) -> None:
+        self.stage_id = stage["id"]
+        self.fields = stage["params"]["fields"]
+        self.normalize = make_normalizer(stage["params"]["normalize"])
+        self.seen = KeySet()
+
+    def process(self, batch: list[dict], rejects: list[Reject]) -> list[dict]:
+        keys = [dedup_key([e[f] for f in self.fields], self.normalize) for e in batch]
+        fresh = self.seen.add_batch(keys)
+        kept = []
+        for example, key, new in zip(batch, keys, fresh):
+            if new:
+                kept.append(example)
+            else:
+                reason = f"duplicate of an earlier example on ({', '.join(self.fields)})"
+                rejects.append(reject_for(self.stage_id, example, "duplicate", reason, key.hex()))
+        return kept
+
+
+def _score_filter(stage: dict) -> Processor:
+    scorer = make_scorer(stage["params"]["scorer"], stage["params"]["options"])
+    threshold = stage["params"]["threshold"]
+    stage_id = stage["id"]
+
+    def process(batch: list[dict], rejects: list[Reject]) -> list[dict]:
+        kept = []
+        for example in batch:
+            score, reasons = scorer(example)
+            if score >= threshold:
+                kept.append(example)
+            else:
+                why = f"score {score:.3f} < {threshold}" + (f": {'; '.join(reasons)}" if reasons else "")
+                rejects.append(reject_for(stage_id, example, "score", why, round(score, 6)))
+        return kept
+
+    return process

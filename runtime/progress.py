@@ -1,0 +1,67 @@
+"""What a run shows on the terminal: live progress per source, then a summary.
+
+Progress counts rows read per source (the stages after a read advance with
+it, batch by batch). The summary is one table: each stage's rows in and out,
+its drops by reason, and its time; then the mix allocations.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+
+class RunProgress:
+    """A rich progress display fed by the engine's `progress(stage_id, rows)` callback."""
+
+    def __init__(self, console: Console, totals: dict[str, int | None]) -> None:
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), console=console, transient=True,
+        )
+        self.tasks = {stage: self.progress.add_task(stage, total=total) for stage, total in totals.items()}
+
+    def __enter__(self) -> RunProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.__exit__(*exc)
+
+    def __call__(self, stage_id: str, rows: int) -> None:
+        task = self.tasks.get(stage_id)
+        if task is not None:
+            self.progress.update(task, completed=rows)
+
+
+def summary(manifest: dict) -> Group:
+    table = Table(title=Text("stages"), title_justify="left", box=None, pad_edge=False)
+    for column, justify in (("stage", "left"), ("in", "right"), ("out", "right"), ("dropped", "left"),
+                            ("seconds", "right")):
+        table.add_column(column, justify=justify, overflow="fold")
+    for stage in manifest["stages"]:
+        dropped = ", ".join(f"{reason} {count:,}" for reason, count in stage["dropped"].items())
+        table.add_row(stage["id"], f"{stage['rows_in']:,}", f"{stage['rows_out']:,}", dropped,
+                      f"{stage['seconds']:.2f}")
+    parts = [table]
+    for mix in manifest["mixes"]:
+        parts.append(_mix_table(mix))
+    written = sum(o["rows"] for o in manifest["outputs"])
+    parts.append(Text(f"{written:,} examples written, {manifest['rejects']['rows']:,} rejects "
+                      f"in {manifest['seconds']:.2f} s", style="bold"))
+    return Group(*parts)
+
+
+def _mix_table(mix: dict) -> Table:
+    # a Text title: `mix:train` must not become an emoji shortcode
+    title = Text(f"{mix['stage']}: {mix['size']:,} examples")
+    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+    for column in ("entry", "available", "taken", "epochs", "share"):
+        table.add_column(column, justify="left" if column == "entry" else "right")
+    for entry in mix["entries"]:
+        share = entry["taken"] / mix["size"] if mix["size"] else 0.0
+        epochs = f"{entry['epochs']:.2f}" if entry["epochs"] is not None else "-"
+        table.add_row(entry["name"], f"{entry['available']:,}", f"{entry['taken']:,}", epochs, f"{share:.1%}")
+    return table

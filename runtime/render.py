@@ -1,0 +1,150 @@
+"""The `render` stage: source rows become examples through a template.
+
+Templates arrive pre-parsed in the plan as segments (literal strings and
+`{"field", "optional", "formatters"}`), so rendering is string joining — no
+parsing, no evaluation. A field with a verbalizer renders its word ("positive"
+for 1). `choose = random` picks one instruction and one output phrasing per row
+by keyed hash; `choose = each` emits every pair.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Callable, Iterable, Iterator
+
+from .keyed import example_id, keyed, pick
+from .records import Reject, SourceRow
+
+_FORMATTERS: dict[str, Callable[[str], str]] = {"lower": str.lower, "upper": str.upper, "trim": str.strip}
+
+
+class MissingLabel(Exception):
+    """A value with no verbalizer: the row is rejected, the run goes on."""
+
+    def __init__(self, field: str, value) -> None:
+        super().__init__(field, value)
+        self.field = field
+        self.value = value
+
+
+def compile_segments(segments: list, labels: dict[str, dict]) -> Callable[[dict], str]:
+    """One function that renders a phrasing from a row's fields."""
+    parts: list = []
+    for segment in segments:
+        if isinstance(segment, str):
+            parts.append(segment)
+        else:
+            parts.append(_placeholder(segment, labels.get(segment["field"])))
+    if all(isinstance(p, str) for p in parts):
+        text = "".join(parts)
+        return lambda fields: text
+    return lambda fields: "".join(p if isinstance(p, str) else p(fields) for p in parts)
+
+
+def _placeholder(segment: dict, verbalizer: dict | None) -> Callable[[dict], str]:
+    name = segment["field"]
+    formatters = [_FORMATTERS[f] for f in segment["formatters"]]
+
+    def render(fields: dict) -> str:
+        value = fields.get(name)
+        if value is None:
+            return ""
+        if verbalizer is not None:
+            key = _label_key(value)
+            if key not in verbalizer:
+                raise MissingLabel(name, value)
+            text = verbalizer[key]
+        else:
+            text = value if isinstance(value, str) else _plain(value)
+        for formatter in formatters:
+            text = formatter(text)
+        return text
+
+    return render
+
+
+def _label_key(value) -> tuple:
+    # 1 and True must not be the same label; neither must 1 and "1"
+    return (type(value).__name__, value)
+
+
+def _plain(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Renderer:
+    """Renders the rows of one source through one template stage."""
+
+    def __init__(self, stage: dict, entry: str, seed: int) -> None:
+        params = stage["params"]
+        self.stage_id = stage["id"]
+        self.entry = entry
+        self.template = self.stage_id.split(":", 1)[1]
+        self.seed = seed
+        labels = {field: {_label_key(k): text for k, text in pairs} for field, pairs in params["labels"].items()}
+        self.instructions = [compile_segments(s, labels) for s in params["instruction"]]
+        self.inputs = [compile_segments(s, labels) for s in params["input"]] or [lambda fields: ""]
+        self.outputs = [compile_segments(s, labels) for s in params["output"]]
+        self.each = params["choose"] == "each"
+        self.fewshot = params["fewshot"]
+        self.pool: list[SourceRow] = []
+
+    def needs_pool(self) -> bool:
+        return self.fewshot is not None
+
+    def set_pool(self, rows: Iterable[SourceRow]) -> None:
+        """Exemplar candidates: the rows with the smallest keyed hashes (a seeded sample)."""
+        size = max(16, 4 * self.fewshot["count"])
+        salt = self.stage_id + "#pool"
+        self.pool = heapq.nsmallest(size, rows, key=lambda r: (keyed(self.seed, salt, r.id.key()), r.id.key()))
+
+    def _shots(self, key: str, k: int, j: int) -> str:
+        """`count` exemplars for this row (never itself), rendered with the row's phrasing."""
+        salt = f"{self.stage_id}#shots|{key}"
+        ranked = sorted((r for r in self.pool if r.id.key() != key), key=lambda r: keyed(self.seed, salt, r.id.key()))
+        blocks = []
+        for row in ranked[: self.fewshot["count"]]:
+            blocks.append(self.inputs[k](row.fields) + "\n" + self.outputs[j](row.fields))
+        return self.fewshot["separator"].join(blocks)
+
+    def phrasings(self, key: str) -> list[tuple[int, int, int]]:
+        """(instruction, input, output) phrasing indices: every triple, or one picked by keyed hash."""
+        if self.each:
+            return [(i, k, j) for i in range(len(self.instructions)) for k in range(len(self.inputs))
+                    for j in range(len(self.outputs))]
+        return [(pick(self.seed, self.stage_id, key, len(self.instructions)),
+                 pick(self.seed, self.stage_id + "#input", key, len(self.inputs)),
+                 pick(self.seed, self.stage_id + "#output", key, len(self.outputs)))]
+
+    def render(self, rows: list[SourceRow], rejects: list[Reject]) -> list[dict]:
+        out = []
+        for row in rows:
+            try:
+                out.extend(list(self._render_row(row)))  # all pairs or none
+            except MissingLabel as missing:
+                rejects.append(Reject(
+                    self.stage_id, "labels", f"`{missing.field}` = {missing.value!r} has no verbalizer",
+                    missing.value, row.id.source, row.id.row, row.id.part, line=row.line))
+        return out
+
+    def _render_row(self, row: SourceRow) -> Iterator[dict]:
+        key = row.id.key()
+        fields = row.fields
+        for i, k, j in self.phrasings(key):
+            identity = f"{self.stage_id}|{key}|{i}.{k}.{j}"
+            text_input = self.inputs[k](fields)
+            if self.fewshot is not None:
+                shots = self._shots(key, k, j)
+                text_input = shots + self.fewshot["separator"] + text_input if shots else text_input
+            yield {
+                "instruction": self.instructions[i](fields),
+                "input": text_input,
+                "output": self.outputs[j](fields),
+                "_id": example_id(identity),
+                "_identity": identity,
+                "_entry": self.entry,
+                "_prov": {"source": row.id.source, "row": row.id.row, "part": row.id.part,
+                          "template": self.template, "phrasing": [i, k, j], "paraphrase": None, "parent": None},
+            }
