@@ -141,3 +141,42 @@ def test_check_imports_nothing_heavy(project: Path) -> None:
             "if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr
+
+
+def test_run_a_recipe_and_verify_it(project: Path) -> None:
+    result = run("run", "good.recipe", "--out", "out")
+    assert result.returncode == 0, result.stderr
+    assert (project / "out" / "train.jsonl").read_text().count("\n") == 1
+    assert "1 examples written" in result.stderr or "1 examples written" in result.stdout
+    assert run("verify", "out").returncode == 0
+    assert run("verify", "--rerun", "out").returncode == 0
+    (project / "out" / "train.jsonl").write_text("tampered\n")
+    failed = run("verify", "out")
+    assert failed.returncode == 1 and "train.jsonl" in failed.stderr
+
+
+def test_run_a_compiled_plan_with_a_limit(project: Path) -> None:
+    (project / "rows.jsonl").write_text("".join(f'{{"instruction": "Say {i}.", "output": "{i}"}}\n' for i in range(9)))
+    assert run("compile", "good.recipe", "-o", "plans/p.json").returncode == 0
+    result = run("run", "plans/p.json", "--out", "out", "--limit", "4", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert (project / "out" / "train.jsonl").read_text().count("\n") == 4
+
+
+def test_a_missing_source_file_is_an_error_at_run_time(project: Path) -> None:
+    (project / "rows.jsonl").unlink()
+    assert main(["check", "good.recipe"]) == 0  # only a warning for check
+    result = run("run", "good.recipe", "--out", "out")
+    assert result.returncode == 1
+    assert "error[W101]" in result.stderr and "a run needs it" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_broken_plan_is_refused(project: Path) -> None:
+    (project / "p.json").write_text('{"plan_version": "1.0", "stages": []}')
+    result = run("run", "p.json")
+    assert result.returncode == 1 and "does not match the plan schema" in result.stderr
+    (project / "p2.json").write_text('{"plan_version": "2.0"}')
+    assert "this runtime executes 1.x" in run("run", "p2.json").stderr
+    (project / "p3.json").write_text("not json")
+    assert "is not valid JSON" in run("run", "p3.json").stderr

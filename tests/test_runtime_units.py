@@ -1,0 +1,94 @@
+"""Runtime stages in isolation: rendering, paraphrase, selection, output formats."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from recipekit.runtime.keyed import keyed
+from recipekit.runtime.paraphrase import compile_rules, match_case, variants_of
+from recipekit.runtime.records import RowId, SourceRow
+from recipekit.runtime.render import Renderer
+from recipekit.runtime.select import MixSelector
+from recipekit.runtime.writer import format_example, order_picks
+
+
+def render_stage(**params) -> dict:
+    base = {"instruction": [["Classify: ", {"field": "text", "optional": False, "formatters": ["trim"]}]],
+            "input": [], "output": [[{"field": "label", "optional": False, "formatters": []}]],
+            "choose": "random", "labels": {"label": [[0, "negative"], [1, "positive"]]}, "fewshot": None}
+    base.update(params)
+    return {"id": "render:t", "op": "render", "inputs": ["read:s"], "params": base}
+
+
+def row(n: int, **fields) -> SourceRow:
+    return SourceRow(RowId("s", n), fields, n + 1)
+
+
+def test_render_verbalizes_labels_and_rejects_unknown_values() -> None:
+    rejects: list = []
+    out = Renderer(render_stage(), "t", 1).render([row(0, text=" good ", label=1), row(1, text="x", label=7)], rejects)
+    assert [(e["instruction"], e["output"]) for e in out] == [("Classify: good", "positive")]
+    assert rejects[0].rule == "labels" and rejects[0].row == 1 and "7" in rejects[0].reason
+
+
+def test_render_each_emits_every_phrasing_and_random_is_keyed() -> None:
+    stage = render_stage(instruction=[["A"], ["B"]], output=[["x"], ["y"], ["z"]], choose="each", labels={})
+    out = Renderer(stage, "t", 1).render([row(0, text="", label=0)], [])
+    assert sorted(e["_prov"]["phrasing"] for e in out) == [[i, 0, j] for i in range(2) for j in range(3)]
+    stage["params"]["choose"] = "random"
+    picks = [Renderer(stage, "t", seed).render([row(5, text="", label=0)], [])[0]["instruction"] for seed in range(40)]
+    assert set(picks) == {"A", "B"}  # both phrasings occur across seeds
+    again = [Renderer(stage, "t", seed).render([row(5, text="", label=0)], [])[0]["instruction"] for seed in range(40)]
+    assert picks == again
+
+
+def test_optional_fields_render_empty() -> None:
+    stage = render_stage(input=[["ctx: ", {"field": "ctx", "optional": True, "formatters": []}]], labels={})
+    (example,) = Renderer(stage, "t", 0).render([row(0, text="a", label=0, ctx=None)], [])
+    assert example["input"] == "ctx: "
+
+
+def test_paraphrase_keeps_case_word_boundaries_and_placeholders() -> None:
+    pattern, options = compile_rules([{"phrases": ["Write", "Compose"], "symmetric": True},
+                                      {"phrases": ["list", "enumerate"], "symmetric": False}])
+    found = {text for text, _ in variants_of("Write a list. WRITE {write} rewrite", pattern, options)}
+    assert "Compose a list. WRITE {write} rewrite" in found
+    assert "Write a enumerate. COMPOSE {write} rewrite" in found
+    assert all("{write}" in text and "rewrite" in text for text in found)
+    assert match_case("compose", "Write") == "Compose" and match_case("compose", "WRITE") == "COMPOSE"
+
+
+def test_selection_does_not_depend_on_arrival_order(tmp_path: Path) -> None:
+    stage = {"id": "mix:m", "op": "mix", "inputs": ["u"], "params": {
+        "entries": [{"name": "a", "kind": "count", "value": 10, "cap": None}],
+        "size": None, "temperature": None, "on_short": "error", "max_epochs": None}}
+    examples = [{"_entry": "a", "_identity": f"r{i}", "_id": f"{i}", "instruction": "", "input": "", "output": ""}
+                for i in range(100)]
+    chosen = []
+    for attempt in range(3):
+        selector = MixSelector(stage, 9, tmp_path / str(attempt), ["write:w"])
+        shuffled = examples[:]
+        random.Random(attempt).shuffle(shuffled)
+        selector.add(shuffled)
+        picks = order_picks(selector.picks(selector.solve()), selector, "write:w")
+        with selector.pools[0].path.open("rb") as reader:
+            chosen.append([json.loads(selector.pools[0].read(p.index, reader))["_identity"] for p in picks])
+    assert chosen[0] == chosen[1] == chosen[2]
+    smallest = sorted(examples, key=lambda e: keyed(9, "mix:m", e["_identity"]))[:10]
+    assert sorted(chosen[0]) == sorted(e["_identity"] for e in smallest)
+
+
+def test_output_formats() -> None:
+    example = {"_id": "abc", "instruction": "Do it.", "input": "now", "output": "done",
+               "_prov": {"source": "s", "row": 3, "part": 0, "template": "t", "phrasing": [0, 0, 0],
+                         "paraphrase": None, "parent": None}}
+    alpaca = json.loads(format_example(example, {"format": "alpaca", "provenance": ["source", "row"],
+                                                 "system": None}, 0))
+    assert alpaca == {"id": "abc", "instruction": "Do it.", "input": "now", "output": "done",
+                      "provenance": {"source": "s", "row": 3, "part": 0}}
+    chat = json.loads(format_example(example, {"format": "messages", "provenance": [], "system": "Be brief."}, 2))
+    assert chat == {"id": "abc-2", "messages": [
+        {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Do it.\n\nnow"},
+        {"role": "assistant", "content": "done"}]}
