@@ -50,8 +50,8 @@ filter clean {{
 
 # What goes into the dataset, and in which proportions.
 mix train {{
-  answer_question = 100%
   filter = clean
+  answer_question = 100%
 }}
 
 output train {{

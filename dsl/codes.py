@@ -37,6 +37,7 @@ _ALL = (
     Code("P008", "unexpected-token", "the text does not fit the syntax here"),
     Code("P009", "unexpected-end", "the file ends in the middle of an item"),
     Code("P010", "invalid-escape", "a string has an unknown escape sequence"),
+    Code("P011", "nested-too-deep", "brackets or braces nested deeper than any recipe needs"),
     # -- S: what a block may contain ------------------------------------------
     Code("S001", "unknown-block", "not a kind of block"),
     Code("S002", "glued-keyword", "a keyword is glued to the name after it"),

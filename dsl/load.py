@@ -18,7 +18,7 @@ from .cst import CstReader
 from .diagnostics import Diagnostic, DiagnosticSink
 from .parser import Comment, ParseResult, parse
 from .source import SourceFile
-from .syntax_errors import MAX_ERRORS, SyntaxErrorReporter, blank_line, is_recoverable
+from .syntax_errors import MAX_DEPTH, MAX_ERRORS, SyntaxErrorReporter, blank_line, is_recoverable, too_deep
 
 _BINARY_SNIFF = 8192
 
@@ -90,6 +90,12 @@ def load_source(source: SourceFile, sink: DiagnosticSink) -> LoadResult:
 
 def parse_with_recovery(source: SourceFile, sink: DiagnosticSink) -> ParseResult | None:
     """Parse; on a syntax error report it, blank its line and look for more."""
+    deep = too_deep(source.text)
+    if deep is not None:  # the tree walkers recurse per level: refuse before they overflow
+        sink.report("P011", source.span(deep.offset, deep.offset + 1),
+                    f"brackets are nested more than {MAX_DEPTH} levels deep here",
+                    label="too deep", hint="no recipe needs this much nesting; look for a missing closing bracket")
+        return None
     text, reported_lines = source.text, set()
     for _ in range(MAX_ERRORS):
         try:

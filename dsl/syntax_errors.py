@@ -86,6 +86,23 @@ _VALUE_START = {"NAME", "STRING", "LONG_STRING", "RAW_STRING", "NUMBER", "LSQB",
 _ITEM_END = {"_NL", "COMMA", "SEMICOLON", "RBRACE", "$END"}
 
 
+MAX_DEPTH = 64
+
+
+def too_deep(text: str) -> Bracket | None:
+    """The first bracket nested deeper than MAX_DEPTH, outside strings and comments."""
+    depth = 0
+    for match in _BRACKET_SCAN.finditer(text):
+        char = match.group(0)
+        if char in _OPEN:
+            depth += 1
+            if depth > MAX_DEPTH:
+                return Bracket(char, match.start())
+        elif char in _CLOSE:
+            depth = max(0, depth - 1)
+    return None
+
+
 def expected_words(expected: set[str]) -> str:
     """Lark's expected terminals, said in words: `a value or the end of the item`."""
     expected = set(expected)

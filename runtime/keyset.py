@@ -3,7 +3,7 @@
 Exact dedup keeps the first row of every key, so its memory is one entry per
 *distinct* key (DESIGN.md, principle 5). A Python ``set`` of 16-byte ``bytes``
 costs ~100 bytes an entry (a 49-byte object plus the hash table); `KeySet`
-costs 16 bytes a key, plus a bounded buffer.
+costs 16-17 bytes a key, plus a bounded buffer.
 
 Layout, LSM style:
 
@@ -12,9 +12,16 @@ Layout, LSM style:
   only has to be the same within the process). The runs are disjoint, and each
   is more than ``merge_ratio`` times larger than the next one, so there are
   O(log n) of them. A new run is merged with the previous one while that
-  invariant fails: a merge of two sorted runs is linear (one ``searchsorted``
-  and two scatters), and builds the ``hi`` column before the ``lo`` one, so that
-  a merge holds at most 1.5x the memory of its inputs.
+  invariant fails (``merge_ratio=8`` measured best for batches of 1k-64k keys:
+  fewer runs to search, for some more merging). A merge of two sorted runs is
+  linear (a lookup of the smaller run in the larger and two scatters), and
+  builds the ``hi`` column before the ``lo`` one, so that it needs ~1.6x the
+  memory of its inputs at its peak, not 2x.
+- a **bucket index** on each run of 32k keys or more, built on its first
+  lookup: where each bucket of keys sharing the top bits of ``hi`` starts,
+  with 4-8 keys a bucket on average. A lookup is then a vectorized binary
+  search of 3-4 steps inside one bucket instead of ``np.searchsorted``'s ~20
+  over the whole run (2x faster at 1M keys, 6x at 4M), for 0.5-1 byte a key.
 - **pending**: a Python set that receives the keys of single `add` calls, frozen
   into a run when it reaches ``run_size`` keys, or 1/16 of the keys already in
   runs if that is smaller (so that its ~100 bytes a key stay a small share of
@@ -22,8 +29,9 @@ Layout, LSM style:
 
 `add_batch` is vectorized: it sorts the batch by ``hi`` (a stable sort, so that
 the first of equal keys comes first), marks the first occurrence of each key,
-looks the batch up in every run with ``np.searchsorted``, and turns the keys it
-did not find into a new run. A batch of a few keys goes through `add` instead.
+looks the batch up in every run (checking the ``lo`` column only where ``hi``
+matched, which spares a cache miss a key), and turns the keys it did not find
+into a new run. A batch of a few keys goes through `add` instead.
 Two different keys whose first 8 bytes are equal are handled exactly (a
 lexicographic sort on both columns, a scan of the equal-``hi`` range), on a
 slow path that random 128-bit digests essentially never take.
@@ -36,7 +44,7 @@ duplicates inside a batch included. Not thread-safe.
 from __future__ import annotations
 
 import sys
-from typing import Iterable, Sequence, Union
+from typing import Sequence, Union
 
 import numpy as np
 
@@ -50,6 +58,10 @@ _BYTES_KEY_SIZE = sys.getsizeof(b"\0" * KEY_SIZE)  # 49 on 64-bit CPython
 _SMALL_BATCH = 16
 # pending is frozen at len(pending) >= max(_MIN_PENDING, keys in runs // 16)
 _MIN_PENDING = 1024
+# runs of at least _INDEX_MIN keys get a bucket index: 2**(bit_length(n) - _BUCKET_BITS)
+# buckets, so 2**(_BUCKET_BITS - 1) to 2**_BUCKET_BITS keys a bucket on average
+_INDEX_MIN = 1 << 15
+_BUCKET_BITS = 3
 
 Keys = Union[Sequence[bytes], bytes, bytearray, memoryview]
 
@@ -72,22 +84,65 @@ def _columns(keys: Keys) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Run:
-    """Distinct keys sorted by (hi, lo). ``ties``: some keys share their hi."""
+    """Distinct keys sorted by (hi, lo).
 
-    __slots__ = ("hi", "lo", "ties")
+    ``ties``: some keys share their hi. ``starts``/``shift``/``step``: for a
+    large run, where each bucket of keys with the same top bits of hi starts,
+    so that a lookup is a short binary search inside one bucket.
+    """
+
+    __slots__ = ("hi", "lo", "ties", "starts", "shift", "step")
 
     def __init__(self, hi: np.ndarray, lo: np.ndarray, ties: bool | None = None) -> None:
         self.hi = hi
         self.lo = lo
         self.ties = bool(np.any(hi[1:] == hi[:-1])) if ties is None else ties
+        self.starts: np.ndarray | None = None  # built on the first lookup
+
+    def _index(self) -> np.ndarray:
+        n = len(self.hi)
+        bits = n.bit_length() - _BUCKET_BITS
+        self.shift = np.uint64(64 - bits)
+        bounds = np.arange(1 << bits, dtype=_U64) << self.shift
+        starts = np.empty((1 << bits) + 1, dtype=np.uint32 if n < 1 << 32 else np.uint64)
+        starts[:-1] = np.searchsorted(self.hi, bounds)
+        starts[-1] = n
+        # the largest power of two <= the largest bucket
+        self.step = 1 << (int(np.max(np.diff(starts))).bit_length() - 1)
+        self.starts = starts
+        return starts
 
     def __len__(self) -> int:
         return len(self.hi)
 
+    @property
+    def nbytes(self) -> int:
+        return self.hi.nbytes + self.lo.nbytes + (0 if self.starts is None else self.starts.nbytes)
+
+    def lower_bound(self, hi: np.ndarray) -> np.ndarray:
+        """For each value, the position of the first key whose hi is not smaller."""
+        run_hi = self.hi
+        if len(run_hi) < _INDEX_MIN:
+            return np.searchsorted(run_hi, hi)
+        starts = self._index() if self.starts is None else self.starts
+        bucket = hi >> self.shift
+        pos = starts[bucket]
+        end = starts[bucket + np.uint64(1)]
+        step = self.step
+        last = len(run_hi) - 1
+        while step:
+            cand = pos + step  # is run_hi[cand - 1] still smaller?
+            ok = cand <= end
+            np.minimum(cand, last + 1, out=cand)
+            ok &= run_hi[cand - 1] < hi
+            np.add(pos, step, out=pos, where=ok)
+            step >>= 1
+        return pos
+
     def found(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
         """A mask: which of the keys (hi, lo) are in this run."""
         run_hi, run_lo = self.hi, self.lo
-        pos = np.searchsorted(run_hi, hi)
+        pos = self.lower_bound(hi)
         np.minimum(pos, len(run_hi) - 1, out=pos)
         same_hi = run_hi[pos] == hi
         # Look at lo only where hi matched: for new keys that is almost never,
@@ -109,7 +164,7 @@ class _Run:
 def _merge(a: _Run, b: _Run) -> _Run:
     """The union of two disjoint runs, sorted by (hi, lo). Consumes a and b."""
     if not (a.ties or b.ties):
-        pos = np.searchsorted(a.hi, b.hi)
+        pos = a.lower_bound(b.hi).astype(np.intp)
         if not np.any(a.hi[np.minimum(pos, len(a) - 1)] == b.hi):
             # every key of b goes before the keys of a with a larger hi
             pos += np.arange(len(b))
@@ -170,7 +225,7 @@ class KeySet:
     @property
     def nbytes(self) -> int:
         """The memory held: the runs' arrays, and the pending set with its keys."""
-        runs = sum(run.hi.nbytes + run.lo.nbytes for run in self._runs)
+        runs = sum(run.nbytes for run in self._runs)
         return runs + sys.getsizeof(self._pending) + len(self._pending) * _BYTES_KEY_SIZE
 
     @property

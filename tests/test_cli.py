@@ -118,6 +118,7 @@ def test_diff_names_what_changed(project: Path) -> None:
 def test_init_writes_a_recipe_that_checks_and_is_formatted(project: Path) -> None:
     assert main(["init", "qa"]) == 0
     assert main(["check", "--strict", "qa.recipe"]) == 0
+    assert main(["fmt", "--check", "qa.recipe"]) == 0
     assert main(["init", "qa"]) == 1  # never overwrites
     assert main(["init", "9bad"]) == 1
 
