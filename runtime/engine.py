@@ -24,7 +24,7 @@ from .records import Reject, SourceRow
 from .render import Renderer
 from .select import MixSelector
 from .stats import RejectSink, StageStats, Timer
-from .writer import order_picks, write_output
+from .writer import order_picks, write_output, write_primary
 
 DEFAULT_BATCH = 4096
 
@@ -86,21 +86,25 @@ class Engine:
     def _run_mix(self, mix: dict, writes: list[dict], allocations: dict) -> list[dict]:
         chain = self._filters_between(mix)
         processors = [make_processor(s, self.seed) for s in chain]
-        selector = MixSelector(mix, self.seed, self.work / mix["id"].replace(":", "-"), [w["id"] for w in writes])
+        selector = MixSelector(mix, self.seed, self.work / mix["id"].replace(":", "-"), writes)
         union = self.stages[chain[0]["inputs"][0]] if chain else self.stages[mix["inputs"][0]]
         for batch in self._union_batches(union):
             for stage, processor in zip(chain, processors):
                 batch = self._apply(stage, processor, batch)
-            selector.add(batch)
+            with Timer(self.stats[mix["id"]]):
+                selector.add(batch)
             self.stats[mix["id"]].rows_in += len(batch)
         picks = self._select(mix, selector, allocations)
         return [self._write(write, selector, picks) for write in writes]
 
     def _write(self, write: dict, selector: MixSelector, picks: list) -> dict:
         stats = self.stats[write["id"]]
+        path = self.settings.run_dir / write["params"]["path"]
         with Timer(stats):
-            ordered = order_picks(picks, selector, write["id"])
-            rows = write_output(self.settings.run_dir / write["params"]["path"], ordered, selector, write["params"])
+            if write is selector.primary:
+                rows = write_primary(path, picks, selector, write["params"])
+            else:
+                rows = write_output(path, order_picks(picks, selector, write["id"]), selector, write["params"])
         stats.rows_in, stats.rows_out = len(picks), rows
         return {"stage": write["id"], "path": write["params"]["path"], "rows": rows}
 

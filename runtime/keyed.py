@@ -1,34 +1,55 @@
 """Keyed hashing: every random decision is a pure function of
 (seed, stage id, row identity), never of a shared RNG stream or arrival order.
 
-`keyed(seed, stage, identity)` is xxh3_64 of `stage \\0 identity` with the
-recipe's seed as the hash seed: a uniform 64-bit integer. Picking phrasing i
-of n is `keyed(...) % n`; sampling keeps the rows with the smallest keys.
+An identity (a row's `source/row/part`, an example's `stage|row|phrasing`) is
+hashed once to 8 bytes, `identity_key`. A stage derives its own 64-bit hash
+seed from the recipe's seed and its id, `stage_seed`. The decision key is
+`xxh3_64(identity key, seed=stage seed)`: a uniform 64-bit integer. Picking
+phrasing i of n is `key % n`; sampling keeps the rows with the smallest keys.
 Whatever the batch size, worker count or engine, the same row gets the same
 number, so the same decisions.
 """
 
 from __future__ import annotations
 
-import xxhash
+from xxhash import xxh3_64_digest, xxh3_64_hexdigest, xxh3_64_intdigest, xxh3_128_hexdigest
 
 _MASK = (1 << 64) - 1
 
 
+def stage_seed(seed: int, stage: str) -> int:
+    return xxh3_64_intdigest(stage.encode(), seed & _MASK)
+
+
+def identity_key(identity: str) -> bytes:
+    return xxh3_64_digest(identity.encode())
+
+
 def keyed(seed: int, stage: str, identity: str) -> int:
-    return xxhash.xxh3_64_intdigest(f"{stage}\0{identity}".encode(), seed & _MASK)
+    """The decision key of `identity` at `stage` (convenience form of the two steps)."""
+    return xxh3_64_intdigest(identity_key(identity), stage_seed(seed, stage))
 
 
-def pick(seed: int, stage: str, identity: str, choices: int) -> int:
-    """Index of one of `choices` options, uniformly by keyed hash."""
-    return keyed(seed, stage, identity) % choices if choices > 1 else 0
+def pick(salt: int, key: bytes, choices: int) -> int:
+    """Index of one of `choices` options for the identity `key` under a stage seed `salt`."""
+    return xxh3_64_intdigest(key, salt) % choices if choices > 1 else 0
+
+
+def id_of(example: dict) -> str:
+    """An example's id: its identity key in hex (the same as `example_id(identity)`)."""
+    return format(example["_key"], "016x")
+
+
+def key_of(example: dict, salt: int) -> int:
+    """The decision key of an example under a stage seed."""
+    return xxh3_64_intdigest(example["_key"].to_bytes(8, "big"), salt)
 
 
 def example_id(identity: str) -> str:
     """A short stable id for an example: 16 hex digits of xxh3_64 of its identity."""
-    return xxhash.xxh3_64_hexdigest(identity.encode())
+    return xxh3_64_hexdigest(identity.encode())
 
 
 def content_hash(*parts: str) -> str:
     """xxh3_128 of the example's text fields, 32 hex digits."""
-    return xxhash.xxh3_128_hexdigest("\x1f".join(parts).encode())
+    return xxh3_128_hexdigest("\x1f".join(parts).encode())

@@ -73,7 +73,7 @@ class NearDedup:
             keys = [signature[i * self.rows:(i + 1) * self.rows].tobytes() for i in range(self.bands)]
             match = self._best_match(keys, signature)
             if match is None:
-                self._index(keys, signature, example["_id"])
+                self._index(keys, signature, format(example["_key"], "016x"))
                 kept.append(example)
             else:
                 other, similarity = match

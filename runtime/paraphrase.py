@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from .keyed import example_id, keyed
+from .keyed import example_id, identity_key, keyed
 from .records import SourceRow
 
 MAX_SITES = 8
@@ -113,7 +113,7 @@ class Expander:
             identity = f"{self.stage_id}|{key}|v{number}"
             examples.append({
                 "instruction": text, "input": fields.get("input") or "", "output": fields.get("output") or "",
-                "_id": example_id(identity), "_identity": identity, "_entry": self.entry,
+                "_identity": identity, "_key": int.from_bytes(identity_key(identity), "big"), "_entry": self.entry,
                 "_prov": {"source": row.id.source, "row": row.id.row, "part": row.id.part, "template": None,
                           "phrasing": None, "paraphrase": applied, "parent": parent},
             })

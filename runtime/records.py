@@ -57,6 +57,6 @@ class Reject:
 def reject_for(stage_id: str, example: dict, rule: str, reason: str, value: Any = None) -> Reject:
     """A reject for an example (after render): its identity, and its text for review."""
     prov = example["_prov"]
-    public = {"id": example["_id"], "entry": example["_entry"], "instruction": example["instruction"],
+    public = {"id": format(example["_key"], "016x"), "entry": example["_entry"], "instruction": example["instruction"],
               "input": example["input"], "output": example["output"]}
     return Reject(stage_id, rule, reason, value, prov["source"], prov["row"], prov["part"], example=public)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import heapq
 from typing import Callable, Iterable, Iterator
 
-from .keyed import example_id, keyed, pick
+from xxhash import xxh3_64_intdigest
+
+from .keyed import identity_key, keyed, pick, stage_seed
 from .records import Reject, SourceRow
 
 _FORMATTERS: dict[str, Callable[[str], str]] = {"lower": str.lower, "upper": str.upper, "trim": str.strip}
@@ -28,22 +30,28 @@ class MissingLabel(Exception):
 
 
 def compile_segments(segments: list, labels: dict[str, dict]) -> Callable[[dict], str]:
-    """One function that renders a phrasing from a row's fields."""
-    parts: list = []
-    for segment in segments:
-        if isinstance(segment, str):
-            parts.append(segment)
-        else:
-            parts.append(_placeholder(segment, labels.get(segment["field"])))
+    """One function that renders a phrasing from a row's fields (hot path: keep it lean)."""
+    parts = [s if isinstance(s, str) else _placeholder(s, labels.get(s["field"])) for s in segments]
+    if not parts:
+        return lambda fields: ""
     if all(isinstance(p, str) for p in parts):
         text = "".join(parts)
         return lambda fields: text
-    return lambda fields: "".join(p if isinstance(p, str) else p(fields) for p in parts)
+    if len(parts) == 1:
+        return parts[0]
+    return lambda fields: "".join([p if p.__class__ is str else p(fields) for p in parts])
 
 
 def _placeholder(segment: dict, verbalizer: dict | None) -> Callable[[dict], str]:
     name = segment["field"]
     formatters = [_FORMATTERS[f] for f in segment["formatters"]]
+    if verbalizer is None and not formatters:
+        def plain(fields: dict) -> str:
+            value = fields[name]
+            if value.__class__ is str:
+                return value
+            return "" if value is None else _plain(value)
+        return plain
 
     def render(fields: dict) -> str:
         value = fields.get(name)
@@ -89,6 +97,8 @@ class Renderer:
         self.outputs = [compile_segments(s, labels) for s in params["output"]]
         self.each = params["choose"] == "each"
         self.fewshot = params["fewshot"]
+        self.salts = [stage_seed(seed, self.stage_id + part) for part in ("", "#input", "#output")]
+        self.single = len(self.instructions) == len(self.inputs) == len(self.outputs) == 1
         self.pool: list[SourceRow] = []
 
     def needs_pool(self) -> bool:
@@ -109,14 +119,17 @@ class Renderer:
             blocks.append(self.inputs[k](row.fields) + "\n" + self.outputs[j](row.fields))
         return self.fewshot["separator"].join(blocks)
 
-    def phrasings(self, key: str) -> list[tuple[int, int, int]]:
+    def phrasings(self, row_key: str) -> list[tuple[int, int, int]]:
         """(instruction, input, output) phrasing indices: every triple, or one picked by keyed hash."""
+        if self.single:
+            return _ONLY
         if self.each:
             return [(i, k, j) for i in range(len(self.instructions)) for k in range(len(self.inputs))
                     for j in range(len(self.outputs))]
-        return [(pick(self.seed, self.stage_id, key, len(self.instructions)),
-                 pick(self.seed, self.stage_id + "#input", key, len(self.inputs)),
-                 pick(self.seed, self.stage_id + "#output", key, len(self.outputs)))]
+        key = identity_key(row_key)
+        sizes = (len(self.instructions), len(self.inputs), len(self.outputs))
+        i, k, j = (pick(salt, key, n) for salt, n in zip(self.salts, sizes))
+        return [(i, k, j)]
 
     def render(self, rows: list[SourceRow], rejects: list[Reject]) -> list[dict]:
         out = []
@@ -130,7 +143,8 @@ class Renderer:
         return out
 
     def _render_row(self, row: SourceRow) -> Iterator[dict]:
-        key = row.id.key()
+        rid = row.id
+        key = rid.key()
         fields = row.fields
         for i, k, j in self.phrasings(key):
             identity = f"{self.stage_id}|{key}|{i}.{k}.{j}"
@@ -142,9 +156,12 @@ class Renderer:
                 "instruction": self.instructions[i](fields),
                 "input": text_input,
                 "output": self.outputs[j](fields),
-                "_id": example_id(identity),
                 "_identity": identity,
+                "_key": xxh3_64_intdigest(identity.encode()),
                 "_entry": self.entry,
-                "_prov": {"source": row.id.source, "row": row.id.row, "part": row.id.part,
+                "_prov": {"source": rid.source, "row": rid.row, "part": rid.part,
                           "template": self.template, "phrasing": [i, k, j], "paraphrase": None, "parent": None},
             }
+
+
+_ONLY = [(0, 0, 0)]

@@ -1,81 +1,116 @@
 """The `mix` stage: keep, per entry, the rows with the smallest keyed hashes.
 
-Examples that reach the mix are spilled to a file per entry (memory holds only
-offsets and 64-bit selection keys), the allocation is solved on the counts
-that survived filtering, and each entry keeps its `target` rows with the
-smallest keys — a choice that depends on no order, batch or worker. An entry
-asked for more rows than it has is repeated whole epochs, and the remainder is
-drawn by keys salted with the epoch. What is not drawn is "unsampled".
+The examples that reach a mix are not held in memory. Per entry ("pool") the
+selector keeps only fixed-size arrays: each example's identity key, source
+row and part, and its selection and output-order keys (about 40 bytes an
+example). The example itself goes to the first output's ordered spill, already
+formatted (runtime/ordered_spill.py); a full JSON copy is kept on disk only
+when something needs to read an example back: a second output of the same
+mix, or repeats (`on_short = repeat`).
+
+After the stream ends, the allocation is solved on the counts that survived
+filtering and each entry keeps its `target` rows with the smallest keys — a
+choice that depends on no order, batch or worker. An entry asked for more rows
+than it has is repeated whole epochs, and the remainder is drawn by keys salted
+with the epoch. What is not drawn is "unsampled".
 """
 
 from __future__ import annotations
 
 from array import array
 from pathlib import Path
+from typing import NamedTuple
 
 import attrs
 import numpy as np
 import orjson
+from xxhash import xxh3_64_intdigest
 
 from .errors import RunError
-from .keyed import keyed
+from .format import format_example
+from .keyed import stage_seed
 from .mixing import Allocation, allocate
+from .ordered_spill import OrderedSpill
 from .records import Reject
 
 
 @attrs.define
 class Pool:
-    """The spilled examples of one mix entry."""
+    """What the selector remembers of one mix entry's examples, by arrival index."""
 
     name: str
     path: Path
-    handle: object = None
-    offsets: array = attrs.field(factory=lambda: array("Q"))
-    lengths: array = attrs.field(factory=lambda: array("I"))
+    source: str | None = None  # an entry reads one source
+    identity: array = attrs.field(factory=lambda: array("Q"))  # example identity keys (ids)
+    rows: array = attrs.field(factory=lambda: array("q"))
+    parts: array = attrs.field(factory=lambda: array("q"))
     keys: array = attrs.field(factory=lambda: array("Q"))  # selection keys
     order_keys: dict = attrs.field(factory=dict)  # write stage id -> output-order keys, first epoch
+    handle: object = None  # the JSON copy, when kept
+    offsets: array = attrs.field(factory=lambda: array("Q"))
     position: int = 0
 
     def read(self, index: int, reader) -> bytes:
         reader.seek(self.offsets[index])
-        return reader.read(self.lengths[index])
+        end = self.offsets[index + 1] if index + 1 < len(self.offsets) else self.position
+        return reader.read(end - self.offsets[index])
 
 
-@attrs.frozen
-class Pick:
+class Pick(NamedTuple):
     pool: int
     index: int
     epoch: int
 
 
 class MixSelector:
-    def __init__(self, stage: dict, seed: int, work_dir: Path, write_ids: list[str]) -> None:
+    def __init__(self, stage: dict, seed: int, work_dir: Path, writes: list[dict]) -> None:
         self.stage = stage
         self.seed = seed
-        self.write_ids = write_ids
         work_dir.mkdir(parents=True, exist_ok=True)
-        self.pools = [Pool(e["name"], work_dir / f"pool-{i:03d}.jsonl") for i, e in enumerate(stage["params"]["entries"])]
+        entries = stage["params"]["entries"]
+        self.pools = [Pool(e["name"], work_dir / f"pool-{i:03d}.jsonl") for i, e in enumerate(entries)]
         self.by_name = {p.name: i for i, p in enumerate(self.pools)}
+        self.salt = stage_seed(seed, stage["id"])
+        self.order_salts = {w["id"]: stage_seed(seed, w["id"]) for w in writes}
+        self.primary = writes[0] if writes else None
+        self.ordered = OrderedSpill(work_dir) if writes else None
+        self.keep_json = len(writes) > 1 or stage["params"]["on_short"] == "repeat"
         for pool in self.pools:
-            pool.handle = pool.path.open("wb")
-            pool.order_keys = {write_id: array("Q") for write_id in write_ids}
+            pool.order_keys = {w["id"]: array("Q") for w in writes}
+            if self.keep_json:
+                pool.handle = pool.path.open("wb")
 
     def add(self, examples: list[dict]) -> None:
-        stage_id = self.stage["id"]
+        pools, by_name, salt, order_salts = self.pools, self.by_name, self.salt, self.order_salts
+        primary = self.primary
         for example in examples:
-            pool = self.pools[self.by_name[example["_entry"]]]
-            data = orjson.dumps(example) + b"\n"
-            pool.handle.write(data)
-            pool.offsets.append(pool.position)
-            pool.lengths.append(len(data))
-            pool.keys.append(keyed(self.seed, stage_id, example["_identity"]))
+            number = by_name[example["_entry"]]
+            pool = pools[number]
+            index = len(pool.keys)
+            prov = example["_prov"]
+            pool.source = prov["source"]
+            pool.identity.append(example["_key"])
+            pool.rows.append(prov["row"])
+            pool.parts.append(prov["part"])
+            identity = example["_key"].to_bytes(8, "big")
+            pool.keys.append(xxh3_64_intdigest(identity, salt))
             for write_id, keys in pool.order_keys.items():
-                keys.append(keyed(self.seed, write_id, example["_identity"]))
-            pool.position += len(data)
+                keys.append(xxh3_64_intdigest(identity, order_salts[write_id]))
+            if primary is not None:
+                line = format_example(example, primary["params"], 0)
+                self.ordered.add(pool.order_keys[primary["id"]][index], number, index, line)
+            if self.keep_json:
+                data = orjson.dumps(example) + b"\n"
+                pool.handle.write(data)
+                pool.offsets.append(pool.position)
+                pool.position += len(data)
 
     def solve(self) -> Allocation:
         for pool in self.pools:
-            pool.handle.close()
+            if pool.handle is not None:
+                pool.handle.close()
+        if self.ordered is not None:
+            self.ordered.close()
         available = {p.name: len(p.keys) for p in self.pools}
         allocation = allocate(self.stage["params"], available)
         if not allocation.feasible:
@@ -96,6 +131,8 @@ class MixSelector:
             return []
         epochs, remainder = divmod(target, size)
         picks = [Pick(number, i, e) for e in range(epochs) for i in range(size)]
+        if remainder == 0:
+            return picks
         keys = np.frombuffer(pool.keys, dtype=np.uint64) if epochs == 0 else self._epoch_keys(pool, epochs)
         order = np.lexsort((np.arange(size), keys))[:remainder]  # smallest keys; ties by arrival
         picks.extend(Pick(number, int(i), epochs) for i in np.sort(order))
@@ -103,33 +140,23 @@ class MixSelector:
 
     def _epoch_keys(self, pool: Pool, epoch: int) -> np.ndarray:
         """Fresh keys for a partial extra epoch, so it is not always the same prefix."""
-        salt = f"{self.stage['id']}#epoch{epoch}"
-        keys = array("Q")
-        with pool.path.open("rb") as reader:
-            for line in reader:
-                keys.append(keyed(self.seed, salt, orjson.loads(line)["_identity"]))
+        salt = stage_seed(self.seed, f"{self.stage['id']}#epoch{epoch}")
+        keys = array("Q", (xxh3_64_intdigest(k.to_bytes(8, "big"), salt) for k in pool.identity))
         return np.frombuffer(keys, dtype=np.uint64)
+
+    def read_example(self, pick: Pick, readers: list) -> dict:
+        """An example read back from its JSON copy (only kept when `keep_json`)."""
+        return orjson.loads(self.pools[pick.pool].read(pick.index, readers[pick.pool]))
 
     def unsampled(self, picks: list[Pick], batch: int = 4096):
         """Batches of rejects for the examples no pick took, pool by pool, in arrival order."""
         masks = [np.zeros(len(pool.keys), dtype=bool) for pool in self.pools]
         for pick in picks:
             masks[pick.pool][pick.index] = True
+        stage_id = self.stage["id"]
         for pool, taken in zip(self.pools, masks):
-            if taken.all():
-                continue
-            rejects: list[Reject] = []
-            with pool.path.open("rb") as reader:
-                for index, line in enumerate(reader):
-                    if not taken[index]:
-                        rejects.append(_unsampled(self.stage["id"], orjson.loads(line)))
-                    if len(rejects) >= batch:
-                        yield rejects
-                        rejects = []
-            yield rejects
-
-
-def _unsampled(stage_id: str, example: dict) -> Reject:
-    prov = example["_prov"]
-    return Reject(stage_id, "unsampled", f"not drawn for entry `{example['_entry']}`", example["_id"],
-                  prov["source"], prov["row"], prov["part"])
+            left = np.flatnonzero(~taken)
+            for start in range(0, len(left), batch):
+                yield [Reject(stage_id, "unsampled", f"not drawn for entry `{pool.name}`",
+                              format(pool.identity[i], "016x"), pool.source, pool.rows[i], pool.parts[i])
+                       for i in left[start:start + batch].tolist()]

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from pathlib import Path
 
-from recipekit.runtime.keyed import keyed
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from recipekit.runtime.keyed import identity_key, keyed
+from recipekit.runtime.normalize import dedup_key, make_normalizer
 from recipekit.runtime.paraphrase import compile_rules, match_case, variants_of
+from recipekit.runtime.processors import ExactDedup
 from recipekit.runtime.records import RowId, SourceRow
 from recipekit.runtime.render import Renderer
 from recipekit.runtime.select import MixSelector
-from recipekit.runtime.writer import format_example, order_picks
+from recipekit.runtime.format import format_example
+from recipekit.runtime.writer import order_picks
 
 
 def render_stage(**params) -> dict:
@@ -64,31 +71,49 @@ def test_selection_does_not_depend_on_arrival_order(tmp_path: Path) -> None:
     stage = {"id": "mix:m", "op": "mix", "inputs": ["u"], "params": {
         "entries": [{"name": "a", "kind": "count", "value": 10, "cap": None}],
         "size": None, "temperature": None, "on_short": "error", "max_epochs": None}}
-    examples = [{"_entry": "a", "_identity": f"r{i}", "_id": f"{i}", "instruction": "", "input": "", "output": ""}
-                for i in range(100)]
+    examples = [{"_entry": "a", "_identity": f"r{i}", "_key": int.from_bytes(identity_key(f"r{i}"), "big"),
+                 "instruction": "", "input": "", "output": "",
+                 "_prov": {"source": "s", "row": i, "part": 0}} for i in range(100)]
     chosen = []
     for attempt in range(3):
-        selector = MixSelector(stage, 9, tmp_path / str(attempt), ["write:w"])
+        write = {"id": "write:w", "params": {"format": "alpaca", "provenance": [], "system": None}}
+        selector = MixSelector(stage, 9, tmp_path / str(attempt), [write])
         shuffled = examples[:]
         random.Random(attempt).shuffle(shuffled)
         selector.add(shuffled)
         picks = order_picks(selector.picks(selector.solve()), selector, "write:w")
-        with selector.pools[0].path.open("rb") as reader:
-            chosen.append([json.loads(selector.pools[0].read(p.index, reader))["_identity"] for p in picks])
+        chosen.append([selector.pools[0].identity[p.index] for p in picks])
     assert chosen[0] == chosen[1] == chosen[2]
     smallest = sorted(examples, key=lambda e: keyed(9, "mix:m", e["_identity"]))[:10]
-    assert sorted(chosen[0]) == sorted(e["_identity"] for e in smallest)
+    assert sorted(chosen[0]) == sorted(e["_key"] for e in smallest)
 
 
 def test_output_formats() -> None:
-    example = {"_id": "abc", "instruction": "Do it.", "input": "now", "output": "done",
+    example = {"_key": 0xABC, "instruction": "Do it.", "input": "now", "output": "done",
                "_prov": {"source": "s", "row": 3, "part": 0, "template": "t", "phrasing": [0, 0, 0],
                          "paraphrase": None, "parent": None}}
     alpaca = json.loads(format_example(example, {"format": "alpaca", "provenance": ["source", "row"],
                                                  "system": None}, 0))
-    assert alpaca == {"id": "abc", "instruction": "Do it.", "input": "now", "output": "done",
+    assert alpaca == {"id": "0000000000000abc", "instruction": "Do it.", "input": "now", "output": "done",
                       "provenance": {"source": "s", "row": 3, "part": 0}}
     chat = json.loads(format_example(example, {"format": "messages", "provenance": [], "system": "Be brief."}, 2))
-    assert chat == {"id": "abc-2", "messages": [
+    assert chat == {"id": "0000000000000abc-2", "messages": [
         {"role": "system", "content": "Be brief."}, {"role": "user", "content": "Do it.\n\nnow"},
         {"role": "assistant", "content": "done"}]}
+
+
+_PIECES = ["a", "B", " ", "\t", "\n", "\u00a0", "\x1f", "\x00", ".", "É", "ﬁ", "", "x y", "！"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(*[st.lists(st.sampled_from(_PIECES), max_size=4).map("".join)] * 3), min_size=2,
+                max_size=30),
+       st.sampled_from([["lower", "whitespace"], ["whitespace"], ["nfkc", "lower", "punctuation", "whitespace"]]))
+def test_joined_dedup_key_partitions_like_the_per_field_key(rows, names) -> None:
+    """The fast joined key and `dedup_key` agree on which examples are duplicates."""
+    dedup = ExactDedup({"id": "d", "params": {"fields": ["a", "b", "c"], "normalize": names}})
+    normalize = make_normalizer(names)
+    for left, right in itertools.combinations(rows, 2):
+        fast = dedup.key(dict(zip("abc", left))) == dedup.key(dict(zip("abc", right)))
+        slow = dedup_key(list(left), normalize) == dedup_key(list(right), normalize)
+        assert fast == slow, (left, right)
