@@ -188,12 +188,14 @@ def median_time(fn, repeat: int) -> float:
     return statistics.median(times)
 
 
-def measure_check(text: str, repeat: int) -> tuple[float | None, float | None]:
-    """Front end + semantic passes, in process and as a whole CLI process."""
+def measure_check(text: str, repeat: int) -> tuple[float | None, float | None, float | None]:
+    """Front end + semantic passes, compile (+ lowering, schema check and mix
+    sizes), and a whole `check` CLI process."""
     try:
         from recipekit.compiler.check import check_file
+        from recipekit.compiler.compile import compile_file
     except ImportError:
-        return None, None
+        return None, None, None
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "data").mkdir()
@@ -204,9 +206,12 @@ def measure_check(text: str, repeat: int) -> tuple[float | None, float | None]:
         if check_file(path).has_errors:
             print("the generated recipe has semantic errors", file=sys.stderr)
         in_process = median_time(lambda: check_file(path), repeat)
+        if compile_file(path).plan is None:
+            print("the generated recipe does not compile", file=sys.stderr)
+        compiled = median_time(lambda: compile_file(path), repeat)
         command = [sys.executable, "-m", "recipekit.compiler", "check", str(path)]
         whole = median_time(lambda: subprocess.run(command, capture_output=True), repeat)
-    return in_process, whole
+    return in_process, compiled, whole
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parse_s = median_time(lambda: parser.parse(text), args.repeat)
     front_s = median_time(lambda: load.load_text(text, "bench.recipe"), args.repeat)
-    check_s, process_s = measure_check(text, args.repeat)
+    check_s, compile_s, process_s = measure_check(text, args.repeat)
 
     lines = text.count("\n")
     blocks = len(result.recipe.decls) + (result.recipe.meta is not None)
@@ -263,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if check_s is not None:
         rows.append(("front end + semantic passes", check_s, "median"))
+        rows.append(("compile: + lowering, plan schema, mix", compile_s, "median"))
         rows.append(("whole `recipekit check` process", process_s, "median"))
     print(f"| {'step':<36} | {'seconds':>8} | {'':<6} |")
     print(f"|{'-' * 38}|{'-' * 10}|{'-' * 8}|")
