@@ -33,12 +33,12 @@ def _provenance(example: dict, fields: list[str], epoch: int) -> dict:
     out = {}
     for name in fields:
         if name == "row":
-            out["row"] = prov["row"]
-            out["part"] = prov["part"]
+            out["row"] = prov.row
+            out["part"] = prov.part
         elif name == "hash":
             out["hash"] = content_hash(example["instruction"], example["input"], example["output"])
         else:
-            out[name] = prov.get(name)
+            out[name] = getattr(prov, name)
     if epoch:
         out["repeat"] = epoch
     return out

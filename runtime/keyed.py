@@ -45,6 +45,11 @@ def key_of(example: dict, salt: int) -> int:
     return xxh3_64_intdigest(example["_key"].to_bytes(8, "big"), salt)
 
 
+def repeat_key(example_key: int, epoch: int, salt: int) -> int:
+    """The output-order key of the `epoch`-th repeat of an example (upsampling)."""
+    return xxh3_64_intdigest(example_key.to_bytes(8, "big") + epoch.to_bytes(4, "big"), salt)
+
+
 def example_id(identity: str) -> str:
     """A short stable id for an example: 16 hex digits of xxh3_64 of its identity."""
     return xxh3_64_hexdigest(identity.encode())

@@ -58,10 +58,10 @@ _BYTES_KEY_SIZE = sys.getsizeof(b"\0" * KEY_SIZE)  # 49 on 64-bit CPython
 _SMALL_BATCH = 16
 # pending is frozen at len(pending) >= max(_MIN_PENDING, keys in runs // 16)
 _MIN_PENDING = 1024
-# runs of at least _INDEX_MIN keys get a bucket index: 2**(bit_length(n) - _BUCKET_BITS)
-# buckets, so 2**(_BUCKET_BITS - 1) to 2**_BUCKET_BITS keys a bucket on average
-_INDEX_MIN = 1 << 15
-_BUCKET_BITS = 3
+# runs of at least _FILTER_MIN keys get a prefix filter
+_FILTER_MIN = 1 << 14
+# filters are built this many keys at a time
+_CHUNK = 1 << 16
 
 Keys = Union[Sequence[bytes], bytes, bytearray, memoryview]
 
@@ -84,65 +84,67 @@ def _columns(keys: Keys) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _Run:
-    """Distinct keys sorted by (hi, lo).
+    """Distinct keys sorted by (hi, lo), and their prefix filter.
 
-    ``ties``: some keys share their hi. ``starts``/``shift``/``step``: for a
-    large run, where each bucket of keys with the same top bits of hi starts,
-    so that a lookup is a short binary search inside one bucket.
+    ``ties``: some keys share their hi. ``filt``: for a run of ``_FILTER_MIN``
+    keys or more (built on its first lookup, carried through merges), one bit
+    for each value of the top ``fbits`` bits of hi, set when a key of the run
+    starts with them. ``fbits`` is chosen so that there are 8 to 16 bits a key.
     """
 
-    __slots__ = ("hi", "lo", "ties", "starts", "shift", "step")
+    __slots__ = ("hi", "lo", "ties", "filt", "fbits")
 
     def __init__(self, hi: np.ndarray, lo: np.ndarray, ties: bool | None = None) -> None:
         self.hi = hi
         self.lo = lo
         self.ties = bool(np.any(hi[1:] == hi[:-1])) if ties is None else ties
-        self.starts: np.ndarray | None = None  # built on the first lookup
-
-    def _index(self) -> np.ndarray:
-        n = len(self.hi)
-        bits = n.bit_length() - _BUCKET_BITS
-        self.shift = np.uint64(64 - bits)
-        bounds = np.arange(1 << bits, dtype=_U64) << self.shift
-        starts = np.empty((1 << bits) + 1, dtype=np.uint32 if n < 1 << 32 else np.uint64)
-        starts[:-1] = np.searchsorted(self.hi, bounds)
-        starts[-1] = n
-        # the largest power of two <= the largest bucket
-        self.step = 1 << (int(np.max(np.diff(starts))).bit_length() - 1)
-        self.starts = starts
-        return starts
+        self.filt: np.ndarray | None = None
+        self.fbits = 0
 
     def __len__(self) -> int:
         return len(self.hi)
 
     @property
     def nbytes(self) -> int:
-        return self.hi.nbytes + self.lo.nbytes + (0 if self.starts is None else self.starts.nbytes)
-
-    def lower_bound(self, hi: np.ndarray) -> np.ndarray:
-        """For each value, the position of the first key whose hi is not smaller."""
-        run_hi = self.hi
-        if len(run_hi) < _INDEX_MIN:
-            return np.searchsorted(run_hi, hi)
-        starts = self._index() if self.starts is None else self.starts
-        bucket = hi >> self.shift
-        pos = starts[bucket]
-        end = starts[bucket + np.uint64(1)]
-        step = self.step
-        last = len(run_hi) - 1
-        while step:
-            cand = pos + step  # is run_hi[cand - 1] still smaller?
-            ok = cand <= end
-            np.minimum(cand, last + 1, out=cand)
-            ok &= run_hi[cand - 1] < hi
-            np.add(pos, step, out=pos, where=ok)
-            step >>= 1
-        return pos
+        return self.hi.nbytes + self.lo.nbytes + (0 if self.filt is None else self.filt.nbytes)
 
     def found(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
         """A mask: which of the keys (hi, lo) are in this run."""
+        if self.filt is None:
+            if len(self.hi) < _FILTER_MIN:
+                return self._found(hi, lo)
+            self.fbits = _filter_bits(len(self.hi))
+            self.filt = _filter(self.fbits, self.hi)
+        prefix = hi >> np.uint64(64 - self.fbits)
+        maybe = self.filt[prefix >> np.uint64(3)] >> (prefix & np.uint64(7)).astype(np.uint8)
+        maybe = np.flatnonzero(maybe & np.uint8(1))
+        found = np.zeros(len(hi), dtype=bool)
+        if len(maybe):
+            found[maybe] = self._found(hi[maybe], lo[maybe])
+        return found
+
+    def contains(self, hi: int, lo: int) -> bool:
+        """One key, without building arrays: a few microseconds."""
+        filt = self.filt
+        if filt is not None:
+            prefix = hi >> (64 - self.fbits)
+            if not (int(filt[prefix >> 3]) >> (prefix & 7)) & 1:
+                return False
+        run_hi = self.hi
+        i = int(np.searchsorted(run_hi, hi))
+        if i == len(run_hi) or int(run_hi[i]) != hi:
+            return False
+        if int(self.lo[i]) == lo:
+            return True
+        if not self.ties:
+            return False
+        end = int(np.searchsorted(run_hi, hi, side="right"))
+        j = i + int(np.searchsorted(self.lo[i:end], lo))
+        return j < end and int(self.lo[j]) == lo
+
+    def _found(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
         run_hi, run_lo = self.hi, self.lo
-        pos = self.lower_bound(hi)
+        pos = np.searchsorted(run_hi, hi)
         np.minimum(pos, len(run_hi) - 1, out=pos)
         same_hi = run_hi[pos] == hi
         # Look at lo only where hi matched: for new keys that is almost never,
@@ -161,10 +163,36 @@ class _Run:
         return found
 
 
+def _filter_bits(n: int) -> int:
+    """Prefix bits for a filter of n keys: 2**fbits is 8n to 16n bits (1-2 bytes a
+    key), so that a key not in the run passes it 6-12% of the time."""
+    return min(64, max(3, n.bit_length() + 3))
+
+
+def _filter(fbits: int, hi: np.ndarray, filt: np.ndarray | None = None) -> np.ndarray:
+    """Set the bits of hi's prefixes in filt (a new, empty filter if None)."""
+    if filt is None:
+        filt = np.zeros(1 << (fbits - 3), dtype=np.uint8)
+    shift = np.uint64(64 - fbits)
+    for start in range(0, len(hi), _CHUNK):  # bounded temporaries
+        prefix = hi[start : start + _CHUNK] >> shift
+        bits = np.left_shift(np.uint8(1), (prefix & np.uint64(7)).astype(np.uint8))
+        np.bitwise_or.at(filt, prefix >> np.uint64(3), bits)
+    return filt
+
+
 def _merge(a: _Run, b: _Run) -> _Run:
-    """The union of two disjoint runs, sorted by (hi, lo). Consumes a and b."""
+    """The union of two disjoint runs, sorted by (hi, lo). Consumes a and b.
+
+    When ``a`` has a filter fine enough for the union (not more than 2x
+    coarser than a new one would be), the union gets a copy with b's keys
+    added; otherwise its next lookup builds one.
+    """
+    filt = None
+    if a.filt is not None and a.fbits >= _filter_bits(len(a) + len(b)) - 1:
+        filt = _filter(a.fbits, b.hi, a.filt.copy())
     if not (a.ties or b.ties):
-        pos = a.lower_bound(b.hi).astype(np.intp)
+        pos = np.searchsorted(a.hi, b.hi)
         if not np.any(a.hi[np.minimum(pos, len(a) - 1)] == b.hi):
             # every key of b goes before the keys of a with a larger hi
             pos += np.arange(len(b))
@@ -179,11 +207,19 @@ def _merge(a: _Run, b: _Run) -> _Run:
             lo[pos] = b.lo
             lo[taken] = a.lo
             a.lo = b.lo = None  # type: ignore[assignment]
-            return _Run(hi, lo, ties=False)
-    hi = np.concatenate((a.hi, b.hi))
-    lo = np.concatenate((a.lo, b.lo))
-    order = np.lexsort((lo, hi))
-    return _Run(hi[order], lo[order])
+            run = _Run(hi, lo, ties=False)
+        else:
+            run = None
+    else:
+        run = None
+    if run is None:
+        hi = np.concatenate((a.hi, b.hi))
+        lo = np.concatenate((a.lo, b.lo))
+        order = np.lexsort((lo, hi))
+        run = _Run(hi[order], lo[order])
+    if filt is not None:
+        run.filt, run.fbits = filt, a.fbits
+    return run
 
 
 class KeySet:
@@ -306,8 +342,9 @@ class KeySet:
     # -- internals ------------------------------------------------------------
 
     def _in_runs(self, key: bytes) -> bool:
-        hi, lo = _columns(key)
-        return any(run.found(hi, lo)[0] for run in self._runs)
+        hi = int.from_bytes(key[:8], sys.byteorder)  # as the uint64 columns read it
+        lo = int.from_bytes(key[8:], sys.byteorder)
+        return any(run.contains(hi, lo) for run in self._runs)
 
     def _freeze_pending(self) -> None:
         hi, lo = _columns(list(self._pending))

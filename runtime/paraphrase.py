@@ -16,8 +16,10 @@ from __future__ import annotations
 import itertools
 import re
 
-from .keyed import example_id, identity_key, keyed
-from .records import SourceRow
+from xxhash import xxh3_64_intdigest
+
+from .keyed import keyed, stage_seed
+from .records import IDENTITY, Provenance, SourceRow
 
 MAX_SITES = 8
 MAX_CANDIDATES = 512
@@ -94,6 +96,7 @@ class Expander:
         self.seed = seed
         self.variants = params["variants"]
         self.pattern, self.options = compile_rules(params["rules"])
+        self.salt = stage_seed(seed, self.stage_id)
 
     def expand(self, rows: list[SourceRow], rejects: list) -> list[dict]:
         out = []
@@ -107,14 +110,13 @@ class Expander:
         instruction = fields.get("instruction") or ""
         candidates = variants_of(instruction, self.pattern, self.options)
         ranked = sorted(candidates, key=lambda c: (keyed(self.seed, self.stage_id, f"{key}|{c[0]}"), c[0]))
-        parent = example_id(f"{row.id.source}|{key}")
+        parent = key  # the seed row, `source/row/part`
         examples = []
         for number, (text, applied) in enumerate(ranked[: self.variants]):
-            identity = f"{self.stage_id}|{key}|v{number}"
             examples.append({
                 "instruction": text, "input": fields.get("input") or "", "output": fields.get("output") or "",
-                "_identity": identity, "_key": int.from_bytes(identity_key(identity), "big"), "_entry": self.entry,
-                "_prov": {"source": row.id.source, "row": row.id.row, "part": row.id.part, "template": None,
-                          "phrasing": None, "paraphrase": applied, "parent": parent},
+                "_key": xxh3_64_intdigest(IDENTITY.pack(row.id.row, row.id.part, number, 0, 0), self.salt),
+                "_entry": self.entry,
+                "_prov": Provenance(row.id.source, row.id.row, row.id.part, None, None, applied, parent),
             })
         return examples

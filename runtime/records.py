@@ -13,9 +13,26 @@ by which rule, why in words, the offending value, and where it came from.
 
 from __future__ import annotations
 
-from typing import Any
+import struct
+from typing import Any, NamedTuple
 
 import attrs
+
+
+# An example's identity within its stage, hashed with the stage's seed to its key.
+IDENTITY = struct.Struct("<qqiii")  # row, part, and three phrasing or variant indices
+
+
+class Provenance(NamedTuple):
+    """Where an example came from (a tuple: cheap to make for every example)."""
+
+    source: str
+    row: int
+    part: int
+    template: str | None = None  # the template that rendered it
+    phrasing: tuple | None = None  # (instruction, input, output) phrasing indices
+    paraphrase: list | None = None  # rewrite rules applied by an expansion
+    parent: str | None = None  # the seed an expansion came from
 
 
 @attrs.frozen(slots=True)
@@ -50,8 +67,11 @@ class Reject:
     example: dict | None = None  # the rendered example, for stages after render
 
     def to_json(self) -> dict:
-        data = attrs.asdict(self, recurse=False)
-        return {k: v for k, v in data.items() if v is not None}
+        # hot when many rows are dropped: read the slots directly, no attrs.asdict
+        return {name: value for name in _REJECT_FIELDS if (value := getattr(self, name)) is not None}
+
+
+_REJECT_FIELDS = tuple(field.name for field in attrs.fields(Reject))
 
 
 def reject_for(stage_id: str, example: dict, rule: str, reason: str, value: Any = None) -> Reject:
@@ -59,4 +79,4 @@ def reject_for(stage_id: str, example: dict, rule: str, reason: str, value: Any 
     prov = example["_prov"]
     public = {"id": format(example["_key"], "016x"), "entry": example["_entry"], "instruction": example["instruction"],
               "input": example["input"], "output": example["output"]}
-    return Reject(stage_id, rule, reason, value, prov["source"], prov["row"], prov["part"], example=public)
+    return Reject(stage_id, rule, reason, value, prov.source, prov.row, prov.part, example=public)

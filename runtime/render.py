@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Iterator
 from xxhash import xxh3_64_intdigest
 
 from .keyed import identity_key, keyed, pick, stage_seed
-from .records import Reject, SourceRow
+from .records import IDENTITY, Provenance, Reject, SourceRow
 
 _FORMATTERS: dict[str, Callable[[str], str]] = {"lower": str.lower, "upper": str.upper, "trim": str.strip}
 
@@ -147,7 +147,6 @@ class Renderer:
         key = rid.key()
         fields = row.fields
         for i, k, j in self.phrasings(key):
-            identity = f"{self.stage_id}|{key}|{i}.{k}.{j}"
             text_input = self.inputs[k](fields)
             if self.fewshot is not None:
                 shots = self._shots(key, k, j)
@@ -156,11 +155,10 @@ class Renderer:
                 "instruction": self.instructions[i](fields),
                 "input": text_input,
                 "output": self.outputs[j](fields),
-                "_identity": identity,
-                "_key": xxh3_64_intdigest(identity.encode()),
+                # identity within this stage (which reads one source): row, part, phrasings
+                "_key": xxh3_64_intdigest(IDENTITY.pack(rid.row, rid.part, i, k, j), self.salts[0]),
                 "_entry": self.entry,
-                "_prov": {"source": rid.source, "row": rid.row, "part": rid.part,
-                          "template": self.template, "phrasing": [i, k, j], "paraphrase": None, "parent": None},
+                "_prov": Provenance(rid.source, rid.row, rid.part, self.template, (i, k, j)),
             }
 
 

@@ -31,7 +31,7 @@ from .format import format_example
 from .keyed import stage_seed
 from .mixing import Allocation, allocate
 from .ordered_spill import OrderedSpill
-from .records import Reject
+from .records import Provenance, Reject
 
 
 @attrs.define
@@ -88,10 +88,10 @@ class MixSelector:
             pool = pools[number]
             index = len(pool.keys)
             prov = example["_prov"]
-            pool.source = prov["source"]
+            pool.source = prov.source
             pool.identity.append(example["_key"])
-            pool.rows.append(prov["row"])
-            pool.parts.append(prov["part"])
+            pool.rows.append(prov.row)
+            pool.parts.append(prov.part)
             identity = example["_key"].to_bytes(8, "big")
             pool.keys.append(xxh3_64_intdigest(identity, salt))
             for write_id, keys in pool.order_keys.items():
@@ -100,7 +100,7 @@ class MixSelector:
                 line = format_example(example, primary["params"], 0)
                 self.ordered.add(pool.order_keys[primary["id"]][index], number, index, line)
             if self.keep_json:
-                data = orjson.dumps(example) + b"\n"
+                data = orjson.dumps(example, default=list) + b"\n"  # Provenance -> list
                 pool.handle.write(data)
                 pool.offsets.append(pool.position)
                 pool.position += len(data)
@@ -146,7 +146,9 @@ class MixSelector:
 
     def read_example(self, pick: Pick, readers: list) -> dict:
         """An example read back from its JSON copy (only kept when `keep_json`)."""
-        return orjson.loads(self.pools[pick.pool].read(pick.index, readers[pick.pool]))
+        example = orjson.loads(self.pools[pick.pool].read(pick.index, readers[pick.pool]))
+        example["_prov"] = Provenance(*example["_prov"])
+        return example
 
     def unsampled(self, picks: list[Pick], batch: int = 4096):
         """Batches of rejects for the examples no pick took, pool by pool, in arrival order."""

@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 
 from .format import format_example
-from .keyed import keyed
+from .keyed import repeat_key
 from .ordered_spill import bucket_of
 from .select import MixSelector, Pick
 
@@ -32,8 +32,7 @@ def order_picks(picks: list[Pick], selector: MixSelector, write_id: str) -> list
             if pick.epoch == 0:
                 keys[n] = pool.order_keys[write_id][pick.index]
             else:
-                identity = selector.read_example(pick, readers)["_identity"]
-                keys[n] = keyed(selector.seed, write_id, f"{identity}#{pick.epoch}")  # a repeat: its own key
+                keys[n] = repeat_key(pool.identity[pick.index], pick.epoch, selector.order_salts[write_id])
     finally:
         for reader in readers:
             if reader is not None:
@@ -76,7 +75,7 @@ def write_primary(path: Path, picks: list[Pick], selector: MixSelector, params: 
                 chosen[pick.pool][pick.index] = True
                 continue
             example = selector.read_example(pick, readers)
-            key = keyed(selector.seed, write_id, f"{example['_identity']}#{pick.epoch}")
+            key = repeat_key(example["_key"], pick.epoch, selector.order_salts[write_id])
             line = format_example(example, params, pick.epoch)
             extra.setdefault(bucket_of(key), []).append((key, pick.pool, pick.index, pick.epoch, line))
     finally:

@@ -10,11 +10,13 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recipekit.runtime.keyed import identity_key, keyed
+from xxhash import xxh3_64_intdigest
+
+from recipekit.runtime.keyed import identity_key, stage_seed
 from recipekit.runtime.normalize import dedup_key, make_normalizer
 from recipekit.runtime.paraphrase import compile_rules, match_case, variants_of
 from recipekit.runtime.processors import ExactDedup
-from recipekit.runtime.records import RowId, SourceRow
+from recipekit.runtime.records import Provenance, RowId, SourceRow
 from recipekit.runtime.render import Renderer
 from recipekit.runtime.select import MixSelector
 from recipekit.runtime.format import format_example
@@ -43,7 +45,7 @@ def test_render_verbalizes_labels_and_rejects_unknown_values() -> None:
 def test_render_each_emits_every_phrasing_and_random_is_keyed() -> None:
     stage = render_stage(instruction=[["A"], ["B"]], output=[["x"], ["y"], ["z"]], choose="each", labels={})
     out = Renderer(stage, "t", 1).render([row(0, text="", label=0)], [])
-    assert sorted(e["_prov"]["phrasing"] for e in out) == [[i, 0, j] for i in range(2) for j in range(3)]
+    assert sorted(e["_prov"].phrasing for e in out) == [(i, 0, j) for i in range(2) for j in range(3)]
     stage["params"]["choose"] = "random"
     picks = [Renderer(stage, "t", seed).render([row(5, text="", label=0)], [])[0]["instruction"] for seed in range(40)]
     assert set(picks) == {"A", "B"}  # both phrasings occur across seeds
@@ -71,9 +73,8 @@ def test_selection_does_not_depend_on_arrival_order(tmp_path: Path) -> None:
     stage = {"id": "mix:m", "op": "mix", "inputs": ["u"], "params": {
         "entries": [{"name": "a", "kind": "count", "value": 10, "cap": None}],
         "size": None, "temperature": None, "on_short": "error", "max_epochs": None}}
-    examples = [{"_entry": "a", "_identity": f"r{i}", "_key": int.from_bytes(identity_key(f"r{i}"), "big"),
-                 "instruction": "", "input": "", "output": "",
-                 "_prov": {"source": "s", "row": i, "part": 0}} for i in range(100)]
+    examples = [{"_entry": "a", "_key": int.from_bytes(identity_key(f"r{i}"), "big"),
+                 "instruction": "", "input": "", "output": "", "_prov": Provenance("s", i, 0)} for i in range(100)]
     chosen = []
     for attempt in range(3):
         write = {"id": "write:w", "params": {"format": "alpaca", "provenance": [], "system": None}}
@@ -84,14 +85,14 @@ def test_selection_does_not_depend_on_arrival_order(tmp_path: Path) -> None:
         picks = order_picks(selector.picks(selector.solve()), selector, "write:w")
         chosen.append([selector.pools[0].identity[p.index] for p in picks])
     assert chosen[0] == chosen[1] == chosen[2]
-    smallest = sorted(examples, key=lambda e: keyed(9, "mix:m", e["_identity"]))[:10]
+    salt = stage_seed(9, "mix:m")
+    smallest = sorted(examples, key=lambda e: xxh3_64_intdigest(e["_key"].to_bytes(8, "big"), salt))[:10]
     assert sorted(chosen[0]) == sorted(e["_key"] for e in smallest)
 
 
 def test_output_formats() -> None:
     example = {"_key": 0xABC, "instruction": "Do it.", "input": "now", "output": "done",
-               "_prov": {"source": "s", "row": 3, "part": 0, "template": "t", "phrasing": [0, 0, 0],
-                         "paraphrase": None, "parent": None}}
+               "_prov": Provenance("s", 3, 0, "t", (0, 0, 0))}
     alpaca = json.loads(format_example(example, {"format": "alpaca", "provenance": ["source", "row"],
                                                  "system": None}, 0))
     assert alpaca == {"id": "0000000000000abc", "instruction": "Do it.", "input": "now", "output": "done",
