@@ -7,8 +7,9 @@ failures (`RunError`) are printed as `error: ...` with their hint.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+
+import attrs
 
 from rich.console import Console
 
@@ -62,8 +63,6 @@ def _plan_for(target: Path, console: Console):
 
 
 def _as_error(diag):
-    import attrs
-
     return attrs.evolve(diag, severity=Severity.ERROR, message=diag.message + ": a run needs it")
 
 
@@ -79,7 +78,8 @@ def _execute(plan: dict, settings: RunSettings, console: Console, quiet: bool) -
 
 
 def _print_run_error(console: Console, err: RunError) -> None:
-    console.print(f"error: {err.message}", style="red", markup=False, highlight=False)
+    where = f"{err.file}: " if err.file and err.file not in err.message else ""
+    console.print(f"error: {where}{err.message}", style="red", markup=False, highlight=False)
     if err.hint:
         console.print(f"  = hint: {err.hint}", markup=False, highlight=False)
 
