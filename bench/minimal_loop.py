@@ -17,7 +17,9 @@ rows.
     python bench/minimal_loop.py IN.jsonl [OUT.jsonl] [--repeat 3]
 
 prints rows, kept, seconds, rows/s and the peak RSS of the process
-(`resource.getrusage`, which includes the interpreter and imports).
+(`resource.getrusage`, which includes the interpreter and imports; with
+--repeat above 1 it is the peak over all the runs, which heap fragmentation
+makes higher than one run's: take the peak from a run with --repeat 1).
 """
 
 from __future__ import annotations

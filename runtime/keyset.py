@@ -3,7 +3,8 @@
 Exact dedup keeps the first row of every key, so its memory is one entry per
 *distinct* key (DESIGN.md, principle 5). A Python ``set`` of 16-byte ``bytes``
 costs ~100 bytes an entry (a 49-byte object plus the hash table); `KeySet`
-costs 16-17 bytes a key, plus a bounded buffer.
+costs 16-18 bytes a key (the keys, and 1-2 bytes a key of filters that spare
+most lookups on the larger runs), plus a bounded buffer.
 
 Layout, LSM style:
 
@@ -16,12 +17,16 @@ Layout, LSM style:
   fewer runs to search, for some more merging). A merge of two sorted runs is
   linear (a lookup of the smaller run in the larger and two scatters), and
   builds the ``hi`` column before the ``lo`` one, so that it needs ~1.6x the
-  memory of its inputs at its peak, not 2x.
-- a **bucket index** on each run of 32k keys or more, built on its first
-  lookup: where each bucket of keys sharing the top bits of ``hi`` starts,
-  with 4-8 keys a bucket on average. A lookup is then a vectorized binary
-  search of 3-4 steps inside one bucket instead of ``np.searchsorted``'s ~20
-  over the whole run (2x faster at 1M keys, 6x at 4M), for 0.5-1 byte a key.
+  memory of its inputs at its peak, not 2x. Single `add` calls look a key up
+  in each run without building arrays (a few microseconds).
+- a **prefix filter** on each run of 16k keys or more, built on its first
+  lookup and carried through merges: one bit for each value of the top
+  ``fbits`` bits of ``hi`` (8 to 16 bits a key, so 1-2 bytes a key), set when
+  some key of the run starts with them (4 to 8 bits a key after merges, until
+  the next rebuild). A key that is not in the run fails the filter 78-94% of
+  the time, for ~4 ns; only the others, and the keys that are there, pay for
+  ``np.searchsorted``: ~60 ns a key at 1M keys, ~250 ns at 4M, where its ~20
+  steps miss the cache.
 - **pending**: a Python set that receives the keys of single `add` calls, frozen
   into a run when it reaches ``run_size`` keys, or 1/16 of the keys already in
   runs if that is smaller (so that its ~100 bytes a key stay a small share of
@@ -29,9 +34,10 @@ Layout, LSM style:
 
 `add_batch` is vectorized: it sorts the batch by ``hi`` (a stable sort, so that
 the first of equal keys comes first), marks the first occurrence of each key,
-looks the batch up in every run (checking the ``lo`` column only where ``hi``
-matched, which spares a cache miss a key), and turns the keys it did not find
-into a new run. A batch of a few keys goes through `add` instead.
+looks the batch up in every run (the filter first, then the ``hi`` column,
+then the ``lo`` column only where ``hi`` matched, which spares a cache miss a
+key), and turns the keys it did not find into a new run. A batch of a few
+keys goes through `add` instead.
 Two different keys whose first 8 bytes are equal are handled exactly (a
 lexicographic sort on both columns, a scan of the equal-``hi`` range), on a
 slow path that random 128-bit digests essentially never take.
@@ -131,15 +137,15 @@ class _Run:
             if not (int(filt[prefix >> 3]) >> (prefix & 7)) & 1:
                 return False
         run_hi = self.hi
-        i = int(np.searchsorted(run_hi, hi))
+        i = int(run_hi.searchsorted(np.uint64(hi)))  # a uint64, or numpy compares as float64
         if i == len(run_hi) or int(run_hi[i]) != hi:
             return False
         if int(self.lo[i]) == lo:
             return True
         if not self.ties:
             return False
-        end = int(np.searchsorted(run_hi, hi, side="right"))
-        j = i + int(np.searchsorted(self.lo[i:end], lo))
+        end = int(run_hi.searchsorted(np.uint64(hi), side="right"))
+        j = i + int(self.lo[i:end].searchsorted(np.uint64(lo)))
         return j < end and int(self.lo[j]) == lo
 
     def _found(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
