@@ -18,6 +18,7 @@ import re
 
 from xxhash import xxh3_64_intdigest
 
+from .errors import RunError
 from .keyed import keyed, stage_seed
 from .records import IDENTITY, Provenance, SourceRow
 
@@ -95,6 +96,9 @@ class Expander:
         self.entry = entry
         self.seed = seed
         self.variants = params["variants"]
+        if params["inputs"] is not None or len(stage["inputs"]) > 1:
+            raise RunError(f"`{self.stage_id}`: input variation (`inputs = ...`) is not executable yet",
+                           hint="expand by paraphrase only for now; input variation is an open issue")
         self.pattern, self.options = compile_rules(params["rules"])
         self.salt = stage_seed(seed, self.stage_id)
 
