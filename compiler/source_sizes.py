@@ -64,7 +64,6 @@ def _count_csv(path: Path, delimiter: str) -> int:
 
 def entry_sizes(plan: dict, root: Path) -> dict[str, int | None]:
     """Examples each render/expand stage offers, keyed by stage id."""
-    stages = {s["id"]: s for s in plan["stages"]}
     sizes: dict[str, int | None] = {}
     for stage in plan["stages"]:
         if stage["op"] == "read":

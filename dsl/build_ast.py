@@ -172,7 +172,7 @@ class AstBuilder:
         if (ref.name == "list") != (ref.item is not None):
             expected = "`list[str]`" if ref.name == "list" else f"`{ref.name}`"
             self.sink.report("S012", ref.span, f"write this type as {expected}",
-                             label="only `list` takes an item type", hint=f"for example `list[str]`")
+                             label="only `list` takes an item type", hint="for example `list[str]`")
             return False
         if ref.item is not None and ref.item.optional:
             self.sink.report("S012", ref.item.span, "list items cannot be optional",

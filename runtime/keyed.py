@@ -12,7 +12,7 @@ number, so the same decisions.
 
 from __future__ import annotations
 
-from xxhash import xxh3_64_digest, xxh3_64_hexdigest, xxh3_64_intdigest, xxh3_128_hexdigest
+from xxhash import xxh3_64_digest, xxh3_64_intdigest, xxh3_128_hexdigest
 
 _MASK = (1 << 64) - 1
 
@@ -36,23 +36,13 @@ def pick(salt: int, key: bytes, choices: int) -> int:
 
 
 def id_of(example: dict) -> str:
-    """An example's id: its identity key in hex (the same as `example_id(identity)`)."""
+    """An example's id: its identity key, 16 hex digits."""
     return format(example["_key"], "016x")
-
-
-def key_of(example: dict, salt: int) -> int:
-    """The decision key of an example under a stage seed."""
-    return xxh3_64_intdigest(example["_key"].to_bytes(8, "big"), salt)
 
 
 def repeat_key(example_key: int, epoch: int, salt: int) -> int:
     """The output-order key of the `epoch`-th repeat of an example (upsampling)."""
     return xxh3_64_intdigest(example_key.to_bytes(8, "big") + epoch.to_bytes(4, "big"), salt)
-
-
-def example_id(identity: str) -> str:
-    """A short stable id for an example: 16 hex digits of xxh3_64 of its identity."""
-    return xxh3_64_hexdigest(identity.encode())
 
 
 def content_hash(*parts: str) -> str:

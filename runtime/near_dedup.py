@@ -20,6 +20,7 @@ import numpy as np
 import xxhash
 
 from .errors import RunError
+from .keyed import id_of
 from .records import Reject, reject_for
 
 _PRIME = np.uint64((1 << 61) - 1)
@@ -73,7 +74,7 @@ class NearDedup:
             keys = [signature[i * self.rows:(i + 1) * self.rows].tobytes() for i in range(self.bands)]
             match = self._best_match(keys, signature)
             if match is None:
-                self._index(keys, signature, format(example["_key"], "016x"))
+                self._index(keys, signature, id_of(example))
                 kept.append(example)
             else:
                 other, similarity = match

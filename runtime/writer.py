@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import orjson
 
 from .format import format_example
 from .keyed import repeat_key
