@@ -56,8 +56,10 @@ class Lowering:
         if isinstance(decl, ast.ExpandDecl):
             return self.lower_expand(decl)
         read = self.lower_source(decl)
-        return self.add(f"render:{name}", "render", [read], render_params(
-            {part: [ast.Str(text)] for part, text in _IDENTITY.items()}, None, None, decl))
+        declared = {f.name.value for f in decl.fields}
+        parts = {part: [ast.Str(text)] for part, text in _IDENTITY.items() if part in declared}
+        parts.setdefault("input", [])
+        return self.add(f"render:{name}", "render", [read], render_params(parts, None, None, decl))
 
     def lower_template(self, template: ast.TemplateDecl) -> str:
         source = self.decls[template.source.value]

@@ -102,12 +102,15 @@ class Engine:
         processors = [make_processor(s, self.seed) for s in chain]
         selector = MixSelector(mix, self.seed, self.work / mix["id"].replace(":", "-"), writes)
         union = self.stages[chain[0]["inputs"][0]] if chain else self.stages[mix["inputs"][0]]
-        for batch in self._union_batches(union):
-            for stage, processor in zip(chain, processors):
-                batch = self._apply(stage, processor, batch)
-            with Timer(self.stats[mix["id"]]):
-                selector.add(batch)
-            self.stats[mix["id"]].rows_in += len(batch)
+        try:
+            for batch in self._union_batches(union):
+                for stage, processor in zip(chain, processors):
+                    batch = self._apply(stage, processor, batch)
+                with Timer(self.stats[mix["id"]]):
+                    selector.add(batch)
+                self.stats[mix["id"]].rows_in += len(batch)
+        finally:
+            selector.close()
         picks = self._select(mix, selector, allocations)
         return [self._write(write, selector, picks) for write in writes]
 

@@ -105,12 +105,16 @@ class MixSelector:
                 pool.offsets.append(pool.position)
                 pool.position += len(data)
 
-    def solve(self) -> Allocation:
+    def close(self) -> None:
+        """Close the spill files (safe to call twice, and after a failure)."""
         for pool in self.pools:
             if pool.handle is not None:
                 pool.handle.close()
         if self.ordered is not None:
             self.ordered.close()
+
+    def solve(self) -> Allocation:
+        self.close()
         available = {p.name: len(p.keys) for p in self.pools}
         allocation = allocate(self.stage["params"], available)
         if not allocation.feasible:
