@@ -3,61 +3,91 @@ their output-order key, so that writing is sequential.
 
 While a mix collects its examples, each one is formatted for its first
 output once and appended to one of `BUCKETS` files chosen by the top bits of
-its output-order key. After selection, every bucket is read whole, its chosen
-records are sorted by key and copied out: no random reads, no JSON parsing.
-Memory holds one bucket at a time. Records are `key, pool, index, length`
-(little-endian) followed by the formatted line.
+its output-order key; the key, the entry ("pool"), the arrival index and the
+line's length stay in memory as compact arrays (22 bytes a line). After
+selection, each bucket's chosen lines are sorted by key with numpy and copied
+out: no random reads, no JSON parsing. Memory holds one bucket file at a time.
 """
 
 from __future__ import annotations
 
-import struct
+from array import array
 from pathlib import Path
 
 import numpy as np
 
 BUCKETS = 64
 _SHIFT = 64 - BUCKETS.bit_length() + 1
-_HEADER = struct.Struct("<QHII")
+
+
+class _Bucket:
+    __slots__ = ("path", "handle", "keys", "pools", "indices", "lengths")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle = path.open("wb")
+        self.keys, self.pools = array("Q"), array("H")
+        self.indices, self.lengths = array("I"), array("I")
 
 
 class OrderedSpill:
     def __init__(self, work_dir: Path) -> None:
-        self.paths = [work_dir / f"ordered-{b:02d}.bin" for b in range(BUCKETS)]
-        self.handles = [path.open("wb") for path in self.paths]
+        self.buckets = [_Bucket(work_dir / f"ordered-{b:02d}.jsonl") for b in range(BUCKETS)]
 
     def add(self, key: int, pool: int, index: int, line: bytes) -> None:
-        self.handles[key >> _SHIFT].write(_HEADER.pack(key, pool, index, len(line)) + line)
+        bucket = self.buckets[key >> _SHIFT]
+        bucket.keys.append(key)
+        bucket.pools.append(pool)
+        bucket.indices.append(index)
+        bucket.lengths.append(len(line))
+        bucket.handle.write(line)
 
     def close(self) -> None:
-        for handle in self.handles:
-            handle.close()
+        for bucket in self.buckets:
+            bucket.handle.close()
 
     def write(self, out, chosen: list[np.ndarray], extra: dict[int, list[tuple]]) -> int:
-        """Copy the chosen records, bucket by bucket in key order, to the open file `out`.
+        """Copy the chosen lines, bucket by bucket in key order, to the open file `out`.
 
-        `chosen[pool][index]` says which first-epoch records were drawn; `extra`
+        `chosen[pool][index]` says which first-epoch lines were drawn; `extra`
         holds (key, pool, index, epoch, line) of repeats by bucket. Ties of the
         64-bit key are broken by (pool, index, epoch), as the slow path does.
         """
         written = 0
-        for bucket, path in enumerate(self.paths):
-            records = self._chosen(path.read_bytes(), chosen) + extra.get(bucket, [])
-            records.sort(key=lambda r: r[:4])
-            out.writelines(r[4] for r in records)
-            written += len(records)
+        for number, bucket in enumerate(self.buckets):
+            if not bucket.keys and not extra.get(number):
+                continue
+            order, starts, ends = _chosen_in_order(bucket, chosen)
+            data = bucket.path.read_bytes()
+            repeats = extra.get(number)
+            if repeats:  # rare (upsampling): merge them in with a general sort
+                records = [(int(bucket.keys[i]), bucket.pools[i], bucket.indices[i], 0, data[a:b])
+                           for i, a, b in zip(order, starts, ends)] + repeats
+                records.sort(key=lambda record: record[:4])
+                out.writelines(record[4] for record in records)
+                written += len(records)
+                continue
+            out.writelines(data[a:b] for a, b in zip(starts, ends))
+            written += len(order)
         return written
 
-    @staticmethod
-    def _chosen(data: bytes, chosen: list[np.ndarray]) -> list[tuple]:
-        records, position, size = [], 0, _HEADER.size
-        while position < len(data):
-            key, pool, index, length = _HEADER.unpack_from(data, position)
-            start = position + size
-            position = start + length
-            if chosen[pool][index]:
-                records.append((key, pool, index, 0, data[start:position]))
-        return records
+
+def _chosen_in_order(bucket: _Bucket, chosen: list[np.ndarray]) -> tuple[list, list, list]:
+    """Arrival positions of the chosen lines in key order, with their byte ranges."""
+    if not bucket.keys:
+        return [], [], []
+    keys = np.frombuffer(bucket.keys, dtype=np.uint64)
+    pools = np.frombuffer(bucket.pools, dtype=np.uint16)
+    indices = np.frombuffer(bucket.indices, dtype=np.uint32)
+    ends = np.cumsum(np.frombuffer(bucket.lengths, dtype=np.uint32).astype(np.int64))
+    starts = ends - np.frombuffer(bucket.lengths, dtype=np.uint32)
+    taken = np.zeros(len(keys), dtype=bool)
+    for pool, mask in enumerate(chosen):
+        here = pools == pool
+        taken[here] = mask[indices[here]]
+    order = np.flatnonzero(taken)
+    order = order[np.lexsort((indices[order], pools[order], keys[order]))]
+    return order.tolist(), starts[order].tolist(), ends[order].tolist()
 
 
 def bucket_of(key: int) -> int:

@@ -195,3 +195,19 @@ def test_stages_this_runtime_cannot_execute_are_refused_plainly(project: Path, c
     result = run("run", "x.recipe", "--out", "out", "--quiet")
     assert result.returncode == 1, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_upsampling_repeats_rows_and_both_output_paths_agree(project: Path) -> None:
+    """`on_short = repeat`: 3 rows asked for 8 examples; the first output (fast path) and a
+    second output of the same mix (slow path) hold the same examples, each in its own order."""
+    (project / "rows.jsonl").write_text("".join(f'{{"instruction": "Say {i}.", "output": "{i}"}}\n' for i in range(3)))
+    text = GOOD.replace("mix train {\n  t = 100%\n}", "mix train {\n  size = 8\n  on_short = repeat\n  t = 100%\n}")
+    text += '\noutput again from train {\n  to = "again.jsonl"\n  format = messages\n}\n'
+    (project / "up.recipe").write_text(text)
+    assert run("run", "up.recipe", "--out", "out", "--quiet").returncode == 0
+    first = [json.loads(line) for line in (project / "out" / "train.jsonl").read_text().splitlines()]
+    second = [json.loads(line) for line in (project / "out" / "again.jsonl").read_text().splitlines()]
+    assert len(first) == len(second) == 8
+    assert sorted(r["id"] for r in first) == sorted(r["id"] for r in second)
+    assert sum(r["id"].endswith(("-1", "-2")) for r in first) == 5  # 2 whole epochs + 2 more of 3 rows
+    assert {r["output"] for r in first} == {"0", "1", "2"}
