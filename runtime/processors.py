@@ -19,6 +19,7 @@ from .keyset import KeySet
 from .near_dedup import NearDedup
 from .normalize import dedup_key, make_normalizer
 from .records import Reject, reject_for
+from .rouge import RougeDedup
 from .scorers import make_scorer
 
 Processor = Callable[[list, list], list]
@@ -30,6 +31,8 @@ def make_processor(stage: dict, seed: int) -> Processor:
         return _row_filter(stage["id"], ROW_CHECKS[op](stage["params"]))
     if op == "dedup.exact":
         return ExactDedup(stage).process
+    if op == "dedup.near" and stage["params"]["metric"] == "rouge_l":
+        return RougeDedup(stage).process
     if op == "dedup.near":
         return NearDedup(stage, seed).process
     if op == "score":

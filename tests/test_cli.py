@@ -211,3 +211,15 @@ def test_upsampling_repeats_rows_and_both_output_paths_agree(project: Path) -> N
     assert sorted(r["id"] for r in first) == sorted(r["id"] for r in second)
     assert sum(r["id"].endswith(("-1", "-2")) for r in first) == 5  # 2 whole epochs + 2 more of 3 rows
     assert {r["output"] for r in first} == {"0", "1", "2"}
+
+
+def test_rouge_l_near_dedup_in_a_run(project: Path) -> None:
+    rows = ["Write a poem about the sea.", "Write a short poem about the sea.", "List three prime numbers."]
+    (project / "rows.jsonl").write_text("".join(json.dumps({"instruction": r, "output": "x"}) + "\n" for r in rows))
+    text = GOOD.replace("  t = 100%\n", "  filter = f\n  t = 100%\n")
+    text += "\nfilter f {\n  dedup near on instruction rouge_l >= 0.7\n}\n"
+    (project / "r.recipe").write_text(text)
+    assert run("run", "r.recipe", "--out", "out", "--quiet").returncode == 0
+    (reject,) = [json.loads(line) for line in (project / "out" / "rejects.jsonl").read_text().splitlines()]
+    assert reject["rule"] == "near-duplicate" and "ROUGE-L F1" in reject["reason"]
+    assert reject["example"]["instruction"] == rows[1]
