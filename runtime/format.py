@@ -9,9 +9,22 @@ identity key in hex; a repeated example (upsampling) gets `-<epoch>` after it.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import orjson
 
 from .keyed import content_hash, id_of
+
+
+def first_epoch_formatter(params: dict) -> Callable[[dict], bytes]:
+    """`format_example(example, params, 0)` as one function: the mix calls it for every example."""
+    if params["format"] == "alpaca" and not params["provenance"]:
+        def alpaca(example: dict) -> bytes:
+            return orjson.dumps({"id": format(example["_key"], "016x"), "instruction": example["instruction"],
+                                 "input": example["input"], "output": example["output"]},
+                                option=orjson.OPT_APPEND_NEWLINE)
+        return alpaca
+    return lambda example: format_example(example, params, 0)
 
 
 def format_example(example: dict, params: dict, epoch: int) -> bytes:
@@ -25,7 +38,7 @@ def format_example(example: dict, params: dict, epoch: int) -> bytes:
         record.update(instruction=example["instruction"], input=example["input"], output=example["output"])
     if params["provenance"]:
         record["provenance"] = _provenance(example, params["provenance"], epoch)
-    return orjson.dumps(record) + b"\n"
+    return orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def _provenance(example: dict, fields: list[str], epoch: int) -> dict:

@@ -27,7 +27,7 @@ import orjson
 from xxhash import xxh3_64_intdigest
 
 from .errors import RunError
-from .format import format_example
+from .format import first_epoch_formatter
 from .keyed import stage_seed
 from .mixing import Allocation, allocate
 from .ordered_spill import OrderedSpill
@@ -73,6 +73,7 @@ class MixSelector:
         self.salt = stage_seed(seed, stage["id"])
         self.order_salts = {w["id"]: stage_seed(seed, w["id"]) for w in writes}
         self.primary = writes[0] if writes else None
+        self.format_first = first_epoch_formatter(self.primary["params"]) if writes else None
         self.ordered = OrderedSpill(work_dir) if writes else None
         self.keep_json = len(writes) > 1 or stage["params"]["on_short"] == "repeat"
         for pool in self.pools:
@@ -82,7 +83,8 @@ class MixSelector:
 
     def add(self, examples: list[dict]) -> None:
         pools, by_name, salt, order_salts = self.pools, self.by_name, self.salt, self.order_salts
-        primary = self.primary
+        primary = self.primary["id"] if self.primary else None
+        format_first, spill = self.format_first, self.ordered
         for example in examples:
             number = by_name[example["_entry"]]
             pool = pools[number]
@@ -95,10 +97,10 @@ class MixSelector:
             identity = example["_key"].to_bytes(8, "big")
             pool.keys.append(xxh3_64_intdigest(identity, salt))
             for write_id, keys in pool.order_keys.items():
-                keys.append(xxh3_64_intdigest(identity, order_salts[write_id]))
-            if primary is not None:
-                line = format_example(example, primary["params"], 0)
-                self.ordered.add(pool.order_keys[primary["id"]][index], number, index, line)
+                order_key = xxh3_64_intdigest(identity, order_salts[write_id])
+                keys.append(order_key)
+                if write_id == primary:
+                    spill.add(order_key, number, index, format_first(example))
             if self.keep_json:
                 data = orjson.dumps(example, default=list) + b"\n"  # Provenance -> list
                 pool.handle.write(data)
