@@ -18,6 +18,7 @@ from .placeholders import Placeholder, parse_template
 PLAN_VERSION = "1.0"
 DEFAULT_SEED = 0
 NEAR_DEFAULTS = {"num_perm": 128, "ngram": 3, "unit": "words"}
+DECONTAMINATION_NGRAM = 13  # words, as GPT-3 and NeMo Curator use
 # Fields every example has, so that a source can be mixed without a template.
 _IDENTITY = {"instruction": "{instruction}", "input": "{input?}", "output": "{output}"}
 
@@ -97,7 +98,10 @@ class Lowering:
         rules = decl.rules if ordered else cost_order(decl.rules)
         for index, rule in enumerate(rules):
             op, params = lower_rule(rule)
-            upstream = self.add(f"{op}:{mix_name}/{decl.name.value}/{index}", op, [upstream], params)
+            inputs = [upstream]
+            if isinstance(rule, ast.DecontaminateRule):  # the evaluation set is read like a source
+                inputs.append(self.lower_source(self.decls[rule.against.value]))
+            upstream = self.add(f"{op}:{mix_name}/{decl.name.value}/{index}", op, inputs, params)
         return upstream
 
     def lower_output(self, output: ast.OutputDecl) -> str:
@@ -166,6 +170,9 @@ def lower_rule(rule) -> tuple[str, dict]:
                                "normalize": [n.value for n in rule.normalize], "hash": "xxh3_128"}
     if isinstance(rule, ast.NearDedupRule):
         return "dedup.near", lower_near(rule)
+    if isinstance(rule, ast.DecontaminateRule):
+        return "decontaminate", {"fields": [f.value for f in rule.fields], "against": rule.against.value,
+                                 "ngram": _options(rule.options).get("ngram", DECONTAMINATION_NGRAM)}
     if isinstance(rule, ast.ScoreRule):
         return "score", {"scorer": rule.scorer.value, "threshold": _fraction(rule.threshold),
                          "options": _options(rule.options)}

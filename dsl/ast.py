@@ -278,8 +278,20 @@ class AgreementRule:
     span: Span = _span()
 
 
+@attrs.frozen
+class DecontaminateRule:
+    """`decontaminate on (A, B) against EVAL { ngram = 13 }`: drop examples that share an
+    n-word window with an evaluation source."""
+
+    fields: tuple[Name, ...]
+    against: Name
+    options: tuple[Option, ...] = _tuple()
+    span: Span = _span()
+
+
 FilterRule = Union[
-    LengthRule, RegexRule, RequireRule, ExactDedupRule, NearDedupRule, ScoreRule, AgreementRule
+    LengthRule, RegexRule, RequireRule, ExactDedupRule, NearDedupRule, ScoreRule, AgreementRule,
+    DecontaminateRule,
 ]
 
 

@@ -164,6 +164,16 @@ def _agreement(w: Words, stmt: Stmt) -> ast.AgreementRule:
     return ast.AgreementRule(w.threshold(), _options(w, stmt, "agreement"), span=stmt.span)
 
 
+def _decontaminate(w: Words, stmt: Stmt) -> ast.DecontaminateRule:
+    """`decontaminate [on FIELDS] against SOURCE`; without `on`: instruction, input and output."""
+    fields = tuple(ast.Name(f, span=stmt.head.span) for f in ("instruction", "input", "output"))
+    if w.word(("on", "against")).value == "on":
+        fields = w.fields()
+        w.word(("against",))
+    against = w.next(ast.Name, "the name of an evaluation source")
+    return ast.DecontaminateRule(fields, against, _options(w, stmt, "decontaminate"), span=stmt.span)
+
+
 def _options(w: Words, stmt: Stmt, rule: str) -> tuple[ast.Option, ...]:
     """The `{ key = value }` options of a rule."""
     allowed = RULE_OPTIONS[rule]
@@ -192,6 +202,7 @@ _RULES = {
     "dedup": _dedup,
     "score": _score,
     "agreement": _agreement,
+    "decontaminate": _decontaminate,
 }
 
 

@@ -263,6 +263,12 @@ def format_agreement_rule(rule: ast.AgreementRule) -> Node:
     return rule_with_options(f"agreement >= {format_number(rule.threshold)}", rule)
 
 
+def format_decontaminate_rule(rule: ast.DecontaminateRule) -> Node:
+    fields = "" if [f.value for f in rule.fields] == ["instruction", "input", "output"] \
+        else f" on {fields_text(rule.fields)}"
+    return rule_with_options(f"decontaminate{fields} against {rule.against.value}", rule)
+
+
 def rule_with_options(head: str, rule) -> Node:
     """A rule line, with a `{ ... }` body only when it has options."""
     if not rule.options:
@@ -292,6 +298,7 @@ _RULE_FORMATTERS = {
     ast.NearDedupRule: format_near_dedup_rule,
     ast.ScoreRule: format_score_rule,
     ast.AgreementRule: format_agreement_rule,
+    ast.DecontaminateRule: format_decontaminate_rule,
 }
 
 

@@ -57,12 +57,13 @@ OPTIONS = {
 
 TYPES = ("str", "int", "float", "bool", "list")
 
-FILTER_RULES = ("length", "keep", "drop", "require", "dedup", "score", "agreement")
+FILTER_RULES = ("length", "keep", "drop", "require", "dedup", "score", "agreement", "decontaminate")
 
 RULE_OPTIONS = {
     "near": ("num_perm", "bands", "ngram", "unit", "model", "seed"),
     "score": ("weight", "allow"),
     "agreement": ("method", "item", "annotator", "label"),
+    "decontaminate": ("ngram",),
 }
 
 

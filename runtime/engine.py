@@ -99,7 +99,7 @@ class Engine:
 
     def _run_mix(self, mix: dict, writes: list[dict], allocations: dict) -> list[dict]:
         chain = self._filters_between(mix)
-        processors = [make_processor(s, self.seed) for s in chain]
+        processors = [make_processor(s, self.seed, self._rows_of) for s in chain]
         selector = MixSelector(mix, self.seed, self.work / mix["id"].replace(":", "-"), writes)
         union = self.stages[chain[0]["inputs"][0]] if chain else self.stages[mix["inputs"][0]]
         try:
@@ -124,6 +124,11 @@ class Engine:
                 rows = write_output(path, order_picks(picks, selector, write["id"]), selector, write["params"])
         stats.rows_in, stats.rows_out = len(picks), rows
         return {"stage": write["id"], "path": write["params"]["path"], "rows": rows}
+
+    def _rows_of(self, read_id: str):
+        """Every row of a source that is not a mix entry (an evaluation set), counted as read."""
+        for rows in self._read_batches(self.stages[read_id]):
+            yield from rows
 
     def _filters_between(self, mix: dict) -> list[dict]:
         chain, stage = [], self.stages[mix["inputs"][0]]

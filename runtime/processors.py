@@ -13,6 +13,7 @@ from typing import Callable
 
 from xxhash import xxh3_128_digest
 
+from .decontaminate import Decontaminate
 from .errors import RunError
 from .filters import ROW_CHECKS
 from .keyset import KeySet
@@ -25,8 +26,12 @@ from .scorers import make_scorer
 Processor = Callable[[list, list], list]
 
 
-def make_processor(stage: dict, seed: int) -> Processor:
+def make_processor(stage: dict, seed: int, rows_of: Callable | None = None) -> Processor:
+    """The processor of a filter stage; `rows_of(read_stage_id)` reads another source
+    (the evaluation set of `decontaminate`), counting its rows and rejects."""
     op = stage["op"]
+    if op == "decontaminate":
+        return Decontaminate(stage, rows_of).process
     if op in ROW_CHECKS:
         return _row_filter(stage["id"], ROW_CHECKS[op](stage["params"]))
     if op == "dedup.exact":

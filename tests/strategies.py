@@ -182,6 +182,7 @@ filter_rules = st.one_of(
     st.builds(ast.NearDedupRule, field_lists, words(OPTIONS["near_metric"]), numbers(), options("near")),
     st.builds(ast.ScoreRule, names(), numbers(), options("score")),
     st.builds(ast.AgreementRule, numbers(), options("agreement")),
+    st.builds(ast.DecontaminateRule, field_lists, names(), options("decontaminate")),
 )
 filters = st.builds(ast.FilterDecl, names(), tuples(filter_rules, max_size=5), optional(booleans))
 

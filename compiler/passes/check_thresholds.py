@@ -64,6 +64,12 @@ def _rule(rule, sink: DiagnosticSink) -> None:
     elif isinstance(rule, ast.NearDedupRule):
         _unit_interval(rule.threshold, "a similarity threshold", "R201", sink, open_low=True)
         _near_options(rule, sink)
+    elif isinstance(rule, ast.DecontaminateRule):
+        for option in rule.options:
+            value = option.value
+            if not (isinstance(value, ast.Number) and isinstance(value.value, int) and value.value > 0):
+                sink.report("R204", value.span, "`ngram` must be a positive whole number",
+                            label="not a window size", hint="the usual window is 13 words")
     elif isinstance(rule, (ast.ScoreRule, ast.AgreementRule)):
         what = "a score threshold" if isinstance(rule, ast.ScoreRule) else "an agreement threshold"
         _unit_interval(rule.threshold, what, "R203", sink, open_low=False)

@@ -38,6 +38,8 @@ def _used_names(recipe: ast.Recipe) -> set[str]:
                 used.add(decl.filter.value)
         if isinstance(decl, ast.OutputDecl):
             used.add((decl.mix or decl.name).value)
+        if isinstance(decl, ast.FilterDecl):
+            used.update(r.against.value for r in decl.rules if isinstance(r, ast.DecontaminateRule))
     return used
 
 

@@ -21,6 +21,7 @@ COST_CLASS = {
     ast.NearDedupRule: 2,
     ast.ScoreRule: 3,
     ast.AgreementRule: 3,
+    ast.DecontaminateRule: 1,  # one pass over the evaluation set, then a set lookup per window
 }
 
 _RULE_WORDS = {
@@ -31,6 +32,7 @@ _RULE_WORDS = {
     ast.NearDedupRule: "dedup near",
     ast.ScoreRule: "score",
     ast.AgreementRule: "agreement",
+    ast.DecontaminateRule: "decontaminate",
 }
 
 

@@ -54,6 +54,10 @@ def _references(recipe: ast.Recipe):
                 yield decl, decl.filter, (ast.FilterDecl,), "the filter of a mix"
         elif isinstance(decl, ast.OutputDecl):
             yield decl, decl.mix or decl.name, (ast.MixDecl,), "the mix an output writes"
+        elif isinstance(decl, ast.FilterDecl):
+            for rule in decl.rules:
+                if isinstance(rule, ast.DecontaminateRule):
+                    yield decl, rule.against, (ast.SourceDecl,), "the evaluation set of `decontaminate`"
 
 
 def _resolve(ref: ast.Name, allowed: tuple, role: str, context: CheckContext, sink, decl) -> None:
