@@ -2,10 +2,11 @@
 
 Each example's chosen fields are lower-cased and cut into word (or character)
 n-grams; each n-gram is hashed once with xxh3 and then permuted `num_perm`
-times by universal hashing, `(a*h + b) mod (2^61 - 1)`, vectorised over the
+times by universal hashing, `(a*h + b) mod (2^61 - 1)` (the product wrapping
+at 2^64, as in datasketch), vectorised over the
 whole batch with numpy. Signatures are cut into `bands` bands; examples that
-share a band bucket are candidates, and a candidate whose estimated Jaccard
-(the share of equal signature slots) reaches the threshold is a duplicate.
+share a band bucket are candidates, and a candidate whose exact Jaccard (of
+the two sets of n-gram hashes) reaches the threshold is a duplicate.
 
 Kept examples are indexed as they stream by, so the first of a group is the
 one kept, and every reject names the kept example it was near and the
@@ -48,53 +49,66 @@ class NearDedup:
         self.bands, self.rows = params["bands"], params["rows"]
         seed = params.get("seed", seed)  # a rule may pin its own hash functions
         rng = np.random.Generator(np.random.PCG64(seed & ((1 << 64) - 1)))
-        self.a = rng.integers(1, 1 << 31, size=params["num_perm"], dtype=np.uint64)
-        self.b = rng.integers(0, 1 << 31, size=params["num_perm"], dtype=np.uint64)
+        # a and b span the whole field: with small ones, a*h + b never wraps for small h and
+        # every permutation would order the shingles alike (all slots equal the smallest h)
+        self.a = rng.integers(1, (1 << 61) - 1, size=params["num_perm"], dtype=np.uint64)
+        self.b = rng.integers(0, (1 << 61) - 1, size=params["num_perm"], dtype=np.uint64)
         self.hash_seed = seed & ((1 << 64) - 1)
-        self.buckets: list[dict[bytes, list[int]]] = [{} for _ in range(self.bands)]
-        self.kept: list[np.ndarray] = []
+        self.buckets: list[dict[int, list[int]]] = [{} for _ in range(self.bands)]
+        self.kept: list[np.ndarray] = []  # each kept example's shingle hashes, sorted and unique
         self.kept_ids: list[str] = []
 
-    def signatures(self, batch: list[dict]) -> np.ndarray:
+    def signatures(self, batch: list[dict]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """MinHash signatures of the batch, and each example's shingle hashes (for the exact check)."""
         hashes, starts = [], []
         for example in batch:
             text = "\n".join(example[f] for f in self.fields)
             starts.append(len(hashes))
             hashes.extend(xxhash.xxh3_64_intdigest(s.encode(), self.hash_seed) & 0xFFFFFFFF
                           for s in shingles(text, self.ngram, self.unit))
-        values = np.asarray(hashes, dtype=np.uint64)[:, None]
-        permuted = (values * self.a + self.b) % _PRIME
-        return np.minimum.reduceat(permuted, np.asarray(starts), axis=0)
+        values = np.asarray(hashes, dtype=np.uint64)
+        permuted = (values[:, None] * self.a + self.b) % _PRIME
+        sets = [np.unique(part) for part in np.split(values.astype(np.uint32), starts[1:])]
+        return np.minimum.reduceat(permuted, np.asarray(starts), axis=0), sets
 
     def process(self, batch: list[dict], rejects: list[Reject]) -> list[dict]:
         if not batch:
             return batch
         kept = []
-        for example, signature in zip(batch, self.signatures(batch)):
-            keys = [signature[i * self.rows:(i + 1) * self.rows].tobytes() for i in range(self.bands)]
-            match = self._best_match(keys, signature)
+        signatures, sets = self.signatures(batch)
+        for example, signature, shingle_set in zip(batch, signatures, sets):
+            keys = [xxhash.xxh3_64_intdigest(signature[i * self.rows:(i + 1) * self.rows].tobytes())
+                    for i in range(self.bands)]
+            match = self._best_match(keys, shingle_set)
             if match is None:
-                self._index(keys, signature, id_of(example))
+                self._index(keys, shingle_set, id_of(example))
                 kept.append(example)
             else:
                 other, similarity = match
-                reason = f"near-duplicate of {other} (estimated Jaccard {similarity:.2f} >= {self.threshold})"
+                reason = f"near-duplicate of {other} (Jaccard {similarity:.2f} >= {self.threshold})"
                 rejects.append(reject_for(self.stage_id, example, "near-duplicate", reason,
                                           {"kept": other, "similarity": round(similarity, 4)}))
         return kept
 
-    def _best_match(self, keys: list[bytes], signature: np.ndarray) -> tuple[str, float] | None:
+    def _best_match(self, keys: list[int], shingle_set: np.ndarray) -> tuple[str, float] | None:
+        """The kept example most similar to this one, if at or above the threshold.
+
+        LSH only proposes candidates; the decision uses the exact Jaccard of the
+        two shingle sets, so an estimate's noise near the threshold cannot
+        decide (recall is then limited only by the banding)."""
         candidates = {i for bucket, key in zip(self.buckets, keys) for i in bucket.get(key, ())}
         best = None
         for index in sorted(candidates):
-            similarity = float(np.mean(self.kept[index] == signature))
+            other = self.kept[index]
+            common = len(np.intersect1d(other, shingle_set, assume_unique=True))
+            similarity = common / (len(other) + len(shingle_set) - common)
             if similarity >= self.threshold and (best is None or similarity > best[1]):
                 best = (self.kept_ids[index], similarity)
         return best
 
-    def _index(self, keys: list[bytes], signature: np.ndarray, example_id: str) -> None:
+    def _index(self, keys: list[int], shingle_set: np.ndarray, example_id: str) -> None:
         index = len(self.kept)
-        self.kept.append(signature)
+        self.kept.append(shingle_set)
         self.kept_ids.append(example_id)
         for bucket, key in zip(self.buckets, keys):
             bucket.setdefault(key, []).append(index)

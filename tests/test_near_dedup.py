@@ -34,3 +34,38 @@ def test_rouge_dedup_names_the_kept_example() -> None:
     assert [r["_key"] for r in kept] == [1, 3]
     (reject,) = rejects
     assert reject.value["kept"] == format(1, "016x") and reject.value["similarity"] >= 0.7
+
+
+def test_minhash_recall_and_precision_on_planted_near_duplicates() -> None:
+    """Word edits of known rows: recall >= 0.9 of pairs at Jaccard >= 0.8, precision >= 0.95."""
+    import random
+
+    from recipekit.compiler.minhash_params import optimal_bands
+    from recipekit.runtime.near_dedup import NearDedup, shingles
+
+    def jaccard(a: str, b: str) -> float:
+        x, y = set(shingles(a, 3, "words")), set(shingles(b, 3, "words"))
+        return len(x & y) / len(x | y)
+
+    rng = random.Random(11)
+    vocabulary = [f"w{i}" for i in range(5000)]
+    bases = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(40, 60))) for _ in range(1500)]
+    planted = []
+    for base in rng.sample(bases, 400):
+        words = base.split()
+        for _ in range(rng.choice([1, 1, 2, 3])):  # one to three word edits
+            words[rng.randrange(len(words))] = rng.choice(vocabulary)
+        planted.append((" ".join(words), base))
+    rows = [example(i, text) for i, text in enumerate(bases + [p for p, _ in planted])]
+    bands, rows_per_band = optimal_bands(0.8, 128)
+    stage = {"id": "dedup.near:m/f/0", "params": {"fields": ["instruction"], "metric": "jaccard",
+             "threshold": 0.8, "num_perm": 128, "bands": bands, "rows": rows_per_band, "ngram": 3, "unit": "words"}}
+    rejects: list = []
+    NearDedup(stage, seed=5).process(rows, rejects)
+    texts = {format(r["_key"], "016x"): r["instruction"] for r in rows}
+    flagged = {r.example["instruction"]: texts[r.value["kept"]] for r in rejects}
+    should = [(p, b) for p, b in planted if jaccard(p, b) >= 0.8]
+    recall = sum(p in flagged for p, _ in should) / len(should)
+    precision = sum(jaccard(text, kept) >= 0.8 for text, kept in flagged.items()) / len(flagged)
+    print(f"planted pairs at J>=0.8: {len(should)}, recall {recall:.3f}, precision {precision:.3f}")
+    assert recall >= 0.9 and precision >= 0.95
