@@ -133,14 +133,30 @@ class Renderer:
 
     def render(self, rows: list[SourceRow], rejects: list[Reject]) -> list[dict]:
         out = []
+        simple = self.single and self.fewshot is None
         for row in rows:
             try:
-                out.extend(list(self._render_row(row)))  # all pairs or none
+                if simple:  # the common case, without a generator per row
+                    out.append(self._render_one(row))
+                else:
+                    out.extend(list(self._render_row(row)))  # all pairs or none
             except MissingLabel as missing:
                 rejects.append(Reject(
                     self.stage_id, "labels", f"`{missing.field}` = {missing.value!r} has no verbalizer",
                     missing.value, row.id.source, row.id.row, row.id.part, line=row.line))
         return out
+
+    def _render_one(self, row: SourceRow) -> dict:
+        """`_render_row` for a template with one phrasing of each part and no exemplars."""
+        rid, fields = row.id, row.fields
+        return {
+            "instruction": self.instructions[0](fields),
+            "input": self.inputs[0](fields),
+            "output": self.outputs[0](fields),
+            "_key": xxh3_64_intdigest(IDENTITY.pack(rid.row, rid.part, 0, 0, 0), self.salts[0]),
+            "_entry": self.entry,
+            "_prov": Provenance(rid.source, rid.row, rid.part, self.template, _ONLY[0]),
+        }
 
     def _render_row(self, row: SourceRow) -> Iterator[dict]:
         rid = row.id
