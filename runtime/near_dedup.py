@@ -25,6 +25,8 @@ from .keyed import id_of
 from .records import Reject, reject_for
 
 _PRIME = np.uint64((1 << 61) - 1)
+_FOLD = np.uint64(0x100000001B3)  # the FNV prime: folds a band's values into one key
+_ROWS_PER_SLICE = 256
 _TOKEN = re.compile(r"\w+")
 
 
@@ -59,26 +61,47 @@ class NearDedup:
         self.kept_ids: list[str] = []
 
     def signatures(self, batch: list[dict]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """MinHash signatures of the batch, and each example's shingle hashes (for the exact check)."""
+        """MinHash signatures of the batch, and each example's shingle hashes (for the exact check).
+
+        Computed a slice of rows at a time: the n-grams × permutations matrix of a
+        whole batch would take hundreds of MB."""
+        signatures, sets = [], []
+        for start in range(0, len(batch), _ROWS_PER_SLICE):
+            part_signatures, part_sets = self._signatures(batch[start:start + _ROWS_PER_SLICE])
+            signatures.append(part_signatures)
+            sets.extend(part_sets)
+        return np.concatenate(signatures), sets
+
+    def _signatures(self, rows: list[dict]) -> tuple[np.ndarray, list[np.ndarray]]:
         hashes, starts = [], []
-        for example in batch:
+        seed = self.hash_seed
+        for example in rows:
             text = "\n".join(example[f] for f in self.fields)
             starts.append(len(hashes))
-            hashes.extend(xxhash.xxh3_64_intdigest(s.encode(), self.hash_seed) & 0xFFFFFFFF
+            hashes.extend(xxhash.xxh3_64_intdigest(s.encode(), seed) & 0xFFFFFFFF
                           for s in shingles(text, self.ngram, self.unit))
         values = np.asarray(hashes, dtype=np.uint64)
-        permuted = (values[:, None] * self.a + self.b) % _PRIME
+        permuted = values[:, None] * self.a
+        permuted += self.b
+        permuted %= _PRIME
         sets = [np.unique(part) for part in np.split(values.astype(np.uint32), starts[1:])]
         return np.minimum.reduceat(permuted, np.asarray(starts), axis=0), sets
+
+    def band_keys(self, signatures: np.ndarray) -> list[list[int]]:
+        """One 64-bit key per band: the band's values folded by a polynomial (wrapping at 2^64)."""
+        bands = signatures[:, : self.bands * self.rows].reshape(len(signatures), self.bands, self.rows)
+        keys = np.zeros((len(signatures), self.bands), dtype=np.uint64)
+        for column in range(self.rows):
+            keys *= _FOLD
+            keys += bands[:, :, column]
+        return keys.tolist()
 
     def process(self, batch: list[dict], rejects: list[Reject]) -> list[dict]:
         if not batch:
             return batch
         kept = []
         signatures, sets = self.signatures(batch)
-        for example, signature, shingle_set in zip(batch, signatures, sets):
-            keys = [xxhash.xxh3_64_intdigest(signature[i * self.rows:(i + 1) * self.rows].tobytes())
-                    for i in range(self.bands)]
+        for example, keys, shingle_set in zip(batch, self.band_keys(signatures), sets):
             match = self._best_match(keys, shingle_set)
             if match is None:
                 self._index(keys, shingle_set, id_of(example))
