@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=_positive_int, metavar="N", help="read at most N rows of each source")
     run.add_argument("--batch-size", type=_positive_int, default=4096, metavar="N",
                      help="rows per batch (changes speed, never results)")
+    run.add_argument("--allow-scorer", action="append", default=[], metavar="NAME",
+                     help="let the scorer plugin NAME (a `recipekit.scorers` entry point) run; repeatable")
     run.add_argument("--quiet", action="store_true", help="no progress and no summary")
 
     verify = _sub(sub, "verify", "check a run directory against its manifest")

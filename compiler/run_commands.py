@@ -30,7 +30,8 @@ def run_run(args) -> int:
             return EXIT_PROBLEMS
         plan, root = loaded
         run_dir = args.out or Path("runs") / plan["recipe"]["name"]
-        settings = RunSettings(root=root, run_dir=run_dir, batch_size=args.batch_size, limit=args.limit)
+        settings = RunSettings(root=root, run_dir=run_dir, batch_size=args.batch_size, limit=args.limit,
+                               allowed_scorers=tuple(args.allow_scorer))
         manifest = _execute(plan, settings, console, quiet=args.quiet)
     except RunError as err:
         _print_run_error(console, err)
@@ -79,9 +80,9 @@ def _execute(plan: dict, settings: RunSettings, console: Console, quiet: bool) -
 
 def _print_run_error(console: Console, err: RunError) -> None:
     where = f"{err.file}: " if err.file and err.file not in err.message else ""
-    console.print(f"error: {where}{err.message}", style="red", markup=False, highlight=False)
+    console.print(f"error: {where}{err.message}", style="red", markup=False, highlight=False, soft_wrap=True)
     if err.hint:
-        console.print(f"  = hint: {err.hint}", markup=False, highlight=False)
+        console.print(f"  = hint: {err.hint}", markup=False, highlight=False, soft_wrap=True)
 
 
 def run_verify(args) -> int:

@@ -37,6 +37,7 @@ class RunSettings:
     run_dir: Path
     batch_size: int = DEFAULT_BATCH
     limit: int | None = None  # rows per source, for a quick try
+    allowed_scorers: tuple[str, ...] = ()  # scorer plugins the person running this trusts
     progress: Callable[[str, int], None] | None = None  # (stage id, rows done)
 
 
@@ -99,7 +100,7 @@ class Engine:
 
     def _run_mix(self, mix: dict, writes: list[dict], allocations: dict) -> list[dict]:
         chain = self._filters_between(mix)
-        processors = [make_processor(s, self.seed, self._rows_of) for s in chain]
+        processors = [make_processor(s, self.seed, self._rows_of, self.settings.allowed_scorers) for s in chain]
         selector = MixSelector(mix, self.seed, self.work / mix["id"].replace(":", "-"), writes)
         union = self.stages[chain[0]["inputs"][0]] if chain else self.stages[mix["inputs"][0]]
         try:

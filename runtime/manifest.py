@@ -17,6 +17,8 @@ from pathlib import Path
 import xxhash
 from jsonschema import Draft202012Validator
 
+from .scorers import plugin_versions
+
 MANIFEST_VERSION = "1.0"
 
 
@@ -51,7 +53,9 @@ def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.dat
         "plan": {"path": "plan.json", "xxh3_128": plan_hash},
         "seed": plan["seed"],
         "root": str(settings.root.resolve()),
-        "settings": {"batch_size": settings.batch_size, "limit": settings.limit},
+        "settings": {"batch_size": settings.batch_size, "limit": settings.limit,
+                     "allowed_scorers": list(settings.allowed_scorers)},
+        "plugins": plugin_versions(settings.allowed_scorers),
         "inputs": inputs,
         "outputs": outputs,
         "rejects": {"path": "rejects.jsonl", "xxh3_128": rejects["xxh3_128"], "bytes": rejects["bytes"],

@@ -26,7 +26,8 @@ from .scorers import make_scorer
 Processor = Callable[[list, list], list]
 
 
-def make_processor(stage: dict, seed: int, rows_of: Callable | None = None) -> Processor:
+def make_processor(stage: dict, seed: int, rows_of: Callable | None = None,
+                   allowed_scorers: tuple[str, ...] = ()) -> Processor:
     """The processor of a filter stage; `rows_of(read_stage_id)` reads another source
     (the evaluation set of `decontaminate`), counting its rows and rejects."""
     op = stage["op"]
@@ -41,7 +42,7 @@ def make_processor(stage: dict, seed: int, rows_of: Callable | None = None) -> P
     if op == "dedup.near":
         return NearDedup(stage, seed).process
     if op == "score":
-        return _score_filter(stage)
+        return _score_filter(stage, allowed_scorers)
     raise RunError(f"this runtime cannot execute `{op}` stages yet ({stage['id']})",
                    hint="remove the rule from the filter, or use a recipekit that supports it")
 
@@ -103,8 +104,8 @@ class ExactDedup:
         return kept
 
 
-def _score_filter(stage: dict) -> Processor:
-    scorer = make_scorer(stage["params"]["scorer"], stage["params"]["options"])
+def _score_filter(stage: dict, allowed: tuple[str, ...]) -> Processor:
+    scorer = make_scorer(stage["params"]["scorer"], stage["params"]["options"], allowed)
     threshold = stage["params"]["threshold"]
     stage_id = stage["id"]
 

@@ -93,7 +93,8 @@ def _rerun(run_dir: Path, manifest: dict, root: Path) -> list[Mismatch]:
     scratch = Path(tempfile.mkdtemp(prefix="recipekit-verify-"))
     try:
         settings = RunSettings(root=root, run_dir=scratch, batch_size=manifest["settings"]["batch_size"],
-                               limit=manifest["settings"]["limit"])
+                               limit=manifest["settings"]["limit"],
+                               allowed_scorers=tuple(manifest["settings"]["allowed_scorers"]))
         again, _ = run_plan(plan, settings)
         pairs = [("output", a, b) for a, b in zip(manifest["outputs"], again["outputs"])]
         pairs.append(("rejects", manifest["rejects"], again["rejects"]))

@@ -9,6 +9,7 @@ what was asked). Each penalty comes with a reason, so a rejected row says why.
 from __future__ import annotations
 
 import re
+from importlib import metadata
 from typing import Callable
 
 from .errors import RunError
@@ -44,10 +45,45 @@ def heuristic(example: dict) -> tuple[float, list[str]]:
 
 
 _BUILT_IN = {"heuristic": heuristic}
+PLUGIN_GROUP = "recipekit.scorers"
 
 
-def make_scorer(name: str, options: dict) -> Scorer:
+def make_scorer(name: str, options: dict, allowed: tuple[str, ...] = ()) -> Scorer:
+    """A built-in scorer, or a plugin (an entry point in `recipekit.scorers`) that the
+    person running the recipe allowed by name: a recipe alone never runs code."""
     scorer = _BUILT_IN.get(name)
-    if scorer is None:
-        raise RunError(f"no scorer named `{name}`", hint="the built-in scorer is `heuristic`")
-    return scorer
+    if scorer is not None:
+        return scorer
+    plugin = next((ep for ep in metadata.entry_points(group=PLUGIN_GROUP) if ep.name == name), None)
+    if plugin is None:
+        installed = sorted({ep.name for ep in metadata.entry_points(group=PLUGIN_GROUP)})
+        raise RunError(f"no scorer named `{name}`", hint="the built-in scorer is `heuristic`"
+                       + (f"; installed plugins: {', '.join(installed)}" if installed else ""))
+    if name not in allowed:
+        raise RunError(f"scorer `{name}` is a plugin ({plugin.value}) and plugins run only when allowed",
+                       hint=f"run with `--allow-scorer {name}` if you trust it")
+    return _checked(name, plugin.load())
+
+
+def _checked(name: str, function: Callable) -> Scorer:
+    """A plugin sees only the example's texts, and must answer a score in [0, 1]."""
+
+    def score(example: dict) -> tuple[float, list[str]]:
+        answer = function({k: example[k] for k in ("instruction", "input", "output")})
+        value, reasons = answer if isinstance(answer, tuple) else (answer, [])
+        if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise RunError(f"scorer plugin `{name}` returned {value!r}, not a number in [0, 1]")
+        return float(value), list(reasons)
+
+    return score
+
+
+def plugin_versions(names: tuple[str, ...]) -> list[dict]:
+    """For the manifest: each allowed plugin's entry point and distribution version."""
+    found = []
+    for ep in metadata.entry_points(group=PLUGIN_GROUP):
+        if ep.name in names:
+            dist = ep.dist
+            found.append({"name": ep.name, "entry_point": ep.value,
+                          "distribution": dist.name if dist else None, "version": dist.version if dist else None})
+    return sorted(found, key=lambda p: p["name"])
