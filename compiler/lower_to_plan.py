@@ -112,6 +112,8 @@ class Lowering:
             "format": output.format.value if output.format else "alpaca",
             "provenance": [p.value for p in output.provenance],
             "system": output.system.value if output.system else None,
+            "order": {"by": "quality", "descending": output.order[1].value == "desc"} if output.order
+            else {"by": "random", "descending": False},
         })
 
 

@@ -343,6 +343,7 @@ class OutputDecl:
     format: Name | None = None
     provenance: tuple[Name, ...] = _tuple()
     system: Str | None = None
+    order: tuple[Name, ...] = _tuple()  # () or (random,): keyed shuffle; (quality, desc|asc)
     span: Span = _span()
 
 

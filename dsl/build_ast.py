@@ -306,8 +306,19 @@ class AstBuilder:
         return ast.OutputDecl(
             name, path, mix,
             format=r.name(r.attrs.get("format"), OPTIONS["output_format"]),
-            provenance=provenance, system=r.string(r.attrs.get("system")), span=stmt.span,
+            provenance=provenance, system=r.string(r.attrs.get("system")),
+            order=self.order(r, r.attrs.get("order")), span=stmt.span,
         )
+
+    def order(self, r: BlockReader, attr: Attr | None) -> tuple[ast.Name, ...]:
+        """`order = random` (the default) or `order = quality desc|asc`."""
+        if attr is None:
+            return ()
+        words = tuple(a.value for a in attr.args if isinstance(a, ast.Name))
+        if len(words) == len(attr.args) and words in (("random",), ("quality", "desc"), ("quality", "asc")):
+            return tuple(attr.args) if words != ("random",) else ()
+        r.wrong(attr, "`random`, `quality desc` or `quality asc`", attr.args[0] if len(attr.args) == 1 else None)
+        return ()
 
     def provenance(self, r: BlockReader, attr: Attr | None) -> tuple[ast.Name, ...]:
         if attr is None:

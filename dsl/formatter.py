@@ -210,6 +210,7 @@ def format_output(decl: ast.OutputDecl) -> Node:
         attribute("format", decl.format),
         format_provenance(decl.provenance),
         attribute("system", decl.system),
+        leaf("order = " + " ".join(w.value for w in decl.order), decl.order[0].span) if decl.order else None,
     ])
 
 

@@ -22,7 +22,7 @@ ATTRIBUTES = {
     "expand": ("paraphrase", "variants", "inputs", "input_field"),
     "filter": ("ordered",),
     "mix": ("size", "filter", "temperature", "on_short", "max_epochs"),
-    "output": ("to", "format", "provenance", "system"),
+    "output": ("to", "format", "provenance", "system", "order"),
 }
 
 NESTED_BLOCKS = {

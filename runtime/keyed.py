@@ -40,6 +40,12 @@ def id_of(example: dict) -> str:
     return format(example["_key"], "016x")
 
 
+def by_quality(score: float, key: int, descending: bool) -> int:
+    """An output-order key that sorts by score first (to 1/2^32), then by the keyed hash."""
+    rank = 1.0 - score if descending else score
+    return (round(min(max(rank, 0.0), 1.0) * 0xFFFFFFFF) << 32) | (key >> 32)
+
+
 def repeat_key(example_key: int, epoch: int, salt: int) -> int:
     """The output-order key of the `epoch`-th repeat of an example (upsampling)."""
     return xxh3_64_intdigest(example_key.to_bytes(8, "big") + epoch.to_bytes(4, "big"), salt)

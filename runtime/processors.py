@@ -114,6 +114,7 @@ def _score_filter(stage: dict, allowed: tuple[str, ...]) -> Processor:
         for example in batch:
             score, reasons = scorer(example)
             if score >= threshold:
+                example["_score"] = score  # an output may be ordered by it
                 kept.append(example)
             else:
                 why = f"score {score:.3f} < {threshold}" + (f": {'; '.join(reasons)}" if reasons else "")

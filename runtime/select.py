@@ -28,7 +28,7 @@ from xxhash import xxh3_64_intdigest
 
 from .errors import RunError
 from .format import first_epoch_formatter
-from .keyed import stage_seed
+from .keyed import by_quality, repeat_key, stage_seed
 from .mixing import Allocation, allocate
 from .ordered_spill import OrderedSpill
 from .records import Provenance, Reject
@@ -72,6 +72,9 @@ class MixSelector:
         self.by_name = {p.name: i for i, p in enumerate(self.pools)}
         self.salt = stage_seed(seed, stage["id"])
         self.order_salts = {w["id"]: stage_seed(seed, w["id"]) for w in writes}
+        # writes ordered by quality: write id -> descending
+        self.by_quality = {w["id"]: w["params"]["order"]["descending"] for w in writes
+                           if w["params"]["order"]["by"] == "quality"}
         self.primary = writes[0] if writes else None
         self.format_first = first_epoch_formatter(self.primary["params"]) if writes else None
         self.ordered = OrderedSpill(work_dir) if writes else None
@@ -98,6 +101,8 @@ class MixSelector:
             pool.keys.append(xxh3_64_intdigest(identity, salt))
             for write_id, keys in pool.order_keys.items():
                 order_key = xxh3_64_intdigest(identity, order_salts[write_id])
+                if write_id in self.by_quality:
+                    order_key = by_quality(example.get("_score", 0.0), order_key, self.by_quality[write_id])
                 keys.append(order_key)
                 if write_id == primary:
                     spill.add(order_key, number, index, format_first(example))
@@ -149,6 +154,13 @@ class MixSelector:
         salt = stage_seed(self.seed, f"{self.stage['id']}#epoch{epoch}")
         keys = array("Q", (xxh3_64_intdigest(k.to_bytes(8, "big"), salt) for k in pool.identity))
         return np.frombuffer(keys, dtype=np.uint64)
+
+    def repeat_order_key(self, write_id: str, example: dict, epoch: int) -> int:
+        """The output-order key of a repeat (its own keyed hash; by score first if so ordered)."""
+        key = repeat_key(example["_key"], epoch, self.order_salts[write_id])
+        if write_id in self.by_quality:
+            key = by_quality(example.get("_score", 0.0), key, self.by_quality[write_id])
+        return key
 
     def read_example(self, pick: Pick, readers: list) -> dict:
         """An example read back from its JSON copy (only kept when `keep_json`)."""

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from .format import format_example
-from .keyed import repeat_key
 from .ordered_spill import bucket_of
 from .select import MixSelector, Pick
 
@@ -31,7 +30,7 @@ def order_picks(picks: list[Pick], selector: MixSelector, write_id: str) -> list
             if pick.epoch == 0:
                 keys[n] = pool.order_keys[write_id][pick.index]
             else:
-                keys[n] = repeat_key(pool.identity[pick.index], pick.epoch, selector.order_salts[write_id])
+                keys[n] = selector.repeat_order_key(write_id, selector.read_example(pick, readers), pick.epoch)
     finally:
         for reader in readers:
             if reader is not None:
@@ -74,7 +73,7 @@ def write_primary(path: Path, picks: list[Pick], selector: MixSelector, params: 
                 chosen[pick.pool][pick.index] = True
                 continue
             example = selector.read_example(pick, readers)
-            key = repeat_key(example["_key"], pick.epoch, selector.order_salts[write_id])
+            key = selector.repeat_order_key(write_id, example, pick.epoch)
             line = format_example(example, params, pick.epoch)
             extra.setdefault(bucket_of(key), []).append((key, pick.pool, pick.index, pick.epoch, line))
     finally:

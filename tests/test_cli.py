@@ -223,3 +223,18 @@ def test_rouge_l_near_dedup_in_a_run(project: Path) -> None:
     (reject,) = [json.loads(line) for line in (project / "out" / "rejects.jsonl").read_text().splitlines()]
     assert reject["rule"] == "near-duplicate" and "ROUGE-L F1" in reject["reason"]
     assert reject["example"]["instruction"] == rows[1]
+
+
+def test_quality_ordered_output_puts_the_best_first(project: Path) -> None:
+    rows = [("Explain recursion.", "x"), ("Explain recursion briefly.", "A function that calls itself on a smaller input."),
+            ("Say hi.", "As an AI language model I cannot.")]
+    (project / "rows.jsonl").write_text("".join(json.dumps({"instruction": i, "output": o}) + "\n" for i, o in rows))
+    text = GOOD.replace("  t = 100%\n", "  filter = f\n  t = 100%\n").replace(
+        'to = "train.jsonl"\n', 'to = "train.jsonl"\n  order = quality desc\n')
+    text += "\nfilter f {\n  score heuristic >= 0\n}\n"
+    (project / "q.recipe").write_text(text)
+    assert main(["fmt", "--check", "q.recipe"]) in (0, 1)
+    result = run("run", "q.recipe", "--out", "out", "--quiet")
+    assert result.returncode == 0, result.stderr
+    written = [json.loads(line)["output"] for line in (project / "out" / "train.jsonl").read_text().splitlines()]
+    assert written[0] == rows[1][1] and written[-1] == rows[2][1]  # full score first, refusal last

@@ -77,7 +77,8 @@ def test_selection_does_not_depend_on_arrival_order(tmp_path: Path) -> None:
                  "instruction": "", "input": "", "output": "", "_prov": Provenance("s", i, 0)} for i in range(100)]
     chosen = []
     for attempt in range(3):
-        write = {"id": "write:w", "params": {"format": "alpaca", "provenance": [], "system": None}}
+        write = {"id": "write:w", "params": {"format": "alpaca", "provenance": [], "system": None,
+                                              "order": {"by": "random", "descending": False}}}
         selector = MixSelector(stage, 9, tmp_path / str(attempt), [write])
         shuffled = examples[:]
         random.Random(attempt).shuffle(shuffled)
@@ -126,7 +127,8 @@ def test_fast_and_slow_write_paths_give_the_same_bytes(tmp_path: Path) -> None:
         "entries": [{"name": "a", "kind": "count", "value": 25, "cap": None},
                     {"name": "b", "kind": "count", "value": 4, "cap": None}],
         "size": None, "temperature": None, "on_short": "repeat", "max_epochs": None}}
-    write = {"id": "write:w", "params": {"format": "alpaca", "provenance": ["row"], "system": None}}
+    write = {"id": "write:w", "params": {"format": "alpaca", "provenance": ["row"], "system": None,
+                                        "order": {"by": "random", "descending": False}}}
     selector = MixSelector(stage, 5, tmp_path / "mix", [write])
     selector.add([{"_entry": entry, "_key": int.from_bytes(identity_key(f"{entry}{i}"), "big"),
                    "instruction": f"{entry}{i}", "input": "", "output": "x", "_prov": Provenance("s", i, 0)}

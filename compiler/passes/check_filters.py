@@ -17,12 +17,29 @@ from ..regex import regex_error
 
 
 def check_filters(recipe: ast.Recipe, context: CheckContext, sink: DiagnosticSink) -> None:
+    for output in recipe.of_kind(ast.OutputDecl):
+        if output.order:
+            _check_quality_order(output, context, sink)
     for decl in recipe.of_kind(ast.FilterDecl):
         for rule in decl.rules:
             for field in _fields(rule):
                 _check_field(field, sink)
             if isinstance(rule, ast.RegexRule):
                 _check_pattern(rule.pattern, context, sink)
+
+
+def _check_quality_order(output: ast.OutputDecl, context: CheckContext, sink: DiagnosticSink) -> None:
+    """`order = quality desc` needs a score: a `score` rule in the mix's filter."""
+    mix = context.lookup((output.mix or output.name).value)
+    if not isinstance(mix, ast.MixDecl):
+        return  # N101/N104 already
+    filter_decl = context.lookup(mix.filter.value) if mix.filter else None
+    rules = filter_decl.rules if isinstance(filter_decl, ast.FilterDecl) else ()
+    if not any(isinstance(rule, ast.ScoreRule) for rule in rules):
+        sink.report("R217", output.order[0].span,
+                    f"output `{output.name.value}` is ordered by quality, but mix `{mix.name.value}` scores nothing",
+                    label="no score to order by",
+                    hint="add a rule such as `score heuristic >= 0` to the mix's filter, or `order = random`")
 
 
 def _fields(rule) -> tuple[ast.Name, ...]:
