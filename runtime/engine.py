@@ -48,6 +48,7 @@ class RunResult:
     allocations: dict  # mix stage id -> Allocation
     rejects: int
     seconds: float
+    diversity: dict = attrs.field(factory=dict)  # mix stage id -> leading-verb counts of what it took
 
 
 class Engine:
@@ -80,6 +81,7 @@ class Engine:
         self.work.mkdir(parents=True)
         self.rejects = RejectSink(self.work)
         outputs, allocations = [], {}
+        self.diversity = {}
         try:
             for mix in (s for s in self.plan["stages"] if s["op"] == "mix"):
                 writes = [s for s in self.plan["stages"] if s["op"] == "write" and s["inputs"] == [mix["id"]]]
@@ -88,7 +90,8 @@ class Engine:
         finally:
             shutil.rmtree(self.work, ignore_errors=True)
         stats = [self.stats[s["id"]] for s in self.plan["stages"]]
-        return RunResult(stats, outputs, allocations, self.rejects.count, time.perf_counter() - started)
+        return RunResult(stats, outputs, allocations, self.rejects.count, time.perf_counter() - started,
+                         self.diversity)
 
     def _check_inputs(self) -> None:
         for stage in self.plan["stages"]:
@@ -156,6 +159,7 @@ class Engine:
             for rejects in selector.unsampled(picks):
                 self.rejects.add(stats, rejects)
         allocations[mix["id"]] = allocation
+        self.diversity[mix["id"]] = selector.verb_counts(picks)
         stats.rows_out = len(picks)
         return picks
 

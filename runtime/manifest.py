@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections import Counter
 import json
 from importlib import metadata, resources
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import xxhash
 from jsonschema import Draft202012Validator
 
+from .diversity import summary as diversity_summary
 from .scorers import plugin_versions
 
 MANIFEST_VERSION = "1.0"
@@ -61,7 +63,8 @@ def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.dat
         "rejects": {"path": "rejects.jsonl", "xxh3_128": rejects["xxh3_128"], "bytes": rejects["bytes"],
                     "rows": rejects["lines"]},
         "stages": [s.to_json() for s in result.stats],
-        "mixes": [_mix(stage_id, a) for stage_id, a in result.allocations.items()],
+        "mixes": [_mix(stage_id, a, result.diversity.get(stage_id, Counter()))
+                  for stage_id, a in result.allocations.items()],
         "accounting": accounting(plan, stats),
         "started_at": started.isoformat(timespec="seconds"),
         "seconds": round(result.seconds, 6),
@@ -80,8 +83,8 @@ def _output(output: dict, run_dir: Path) -> dict:
             "bytes": facts["bytes"], "rows": output["rows"]}
 
 
-def _mix(stage_id: str, allocation) -> dict:
-    return {"stage": stage_id, "size": allocation.size,
+def _mix(stage_id: str, allocation, verbs: Counter) -> dict:
+    return {"stage": stage_id, "size": allocation.size, "diversity": diversity_summary(verbs),
             "entries": [{"name": e.name, "available": e.available, "taken": e.target,
                          "epochs": round(e.epochs, 6) if e.available else None} for e in allocation.entries]}
 

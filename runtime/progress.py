@@ -56,7 +56,9 @@ def summary(manifest: dict) -> Group:
 
 def _mix_table(mix: dict) -> Table:
     # a Text title: `mix:train` must not become an emoji shortcode
-    title = Text(f"{mix['stage']}: {mix['size']:,} examples")
+    diversity = mix["diversity"]
+    title = Text(f"{mix['stage']}: {mix['size']:,} examples, verb diversity {diversity['score']:.2f} "
+                 f"({diversity['distinct_verbs']} verbs)")
     table = Table(title=title, title_justify="left", box=None, pad_edge=False)
     for column in ("entry", "available", "taken", "epochs", "share"):
         table.add_column(column, justify="left" if column == "entry" else "right")

@@ -18,6 +18,7 @@ with the epoch. What is not drawn is "unsampled".
 from __future__ import annotations
 
 from array import array
+from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -26,6 +27,7 @@ import numpy as np
 import orjson
 from xxhash import xxh3_64_intdigest
 
+from .diversity import leading_verb
 from .errors import RunError
 from .format import first_epoch_formatter
 from .keyed import by_quality, repeat_key, stage_seed
@@ -45,6 +47,7 @@ class Pool:
     rows: array = attrs.field(factory=lambda: array("q"))
     parts: array = attrs.field(factory=lambda: array("q"))
     keys: array = attrs.field(factory=lambda: array("Q"))  # selection keys
+    verbs: array = attrs.field(factory=lambda: array("I"))  # leading verb ids (runtime/diversity.py)
     order_keys: dict = attrs.field(factory=dict)  # write stage id -> output-order keys, first epoch
     handle: object = None  # the JSON copy, when kept
     offsets: array = attrs.field(factory=lambda: array("Q"))
@@ -79,6 +82,7 @@ class MixSelector:
         self.format_first = first_epoch_formatter(self.primary["params"]) if writes else None
         self.ordered = OrderedSpill(work_dir) if writes else None
         self.keep_json = len(writes) > 1 or stage["params"]["on_short"] == "repeat"
+        self.verb_ids: dict[str, int] = {}
         for pool in self.pools:
             pool.order_keys = {w["id"]: array("Q") for w in writes}
             if self.keep_json:
@@ -95,6 +99,8 @@ class MixSelector:
             prov = example["_prov"]
             pool.source = prov.source
             pool.identity.append(example["_key"])
+            verb = leading_verb(example["instruction"])
+            pool.verbs.append(self.verb_ids.setdefault(verb, len(self.verb_ids)))
             pool.rows.append(prov.row)
             pool.parts.append(prov.part)
             identity = example["_key"].to_bytes(8, "big")
@@ -161,6 +167,12 @@ class MixSelector:
         if write_id in self.by_quality:
             key = by_quality(example.get("_score", 0.0), key, self.by_quality[write_id])
         return key
+
+    def verb_counts(self, picks: list[Pick]) -> Counter:
+        """How often each leading verb occurs among the picked examples (repeats included)."""
+        names = {number: verb for verb, number in self.verb_ids.items()}
+        counts = Counter(self.pools[p.pool].verbs[p.index] for p in picks)
+        return Counter({names[number]: count for number, count in counts.items()})
 
     def read_example(self, pick: Pick, readers: list) -> dict:
         """An example read back from its JSON copy (only kept when `keep_json`)."""
