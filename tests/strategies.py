@@ -217,6 +217,7 @@ outputs = st.builds(
         st.just(tuple(ast.Name(w) for w in OPTIONS["provenance"])),
     ),
     system=optional(strings),
+    order=st.sampled_from([(), (ast.Name("quality"), ast.Name("desc")), (ast.Name("quality"), ast.Name("asc"))]),
 )
 
 declarations = st.one_of(sources, templates, paraphrases, expands, filters, mixes, outputs)
