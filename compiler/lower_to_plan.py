@@ -206,6 +206,8 @@ def lower_mix_params(mix: ast.MixDecl) -> dict:
         "temperature": _num(mix.temperature),
         "on_short": mix.on_short.value if mix.on_short else "error",
         "max_epochs": _num(mix.max_epochs),
+        "max_verb_share": _num(mix.max_verb_share),
+        "min_verb_diversity": _num(mix.min_verb_diversity),
     }
 
 

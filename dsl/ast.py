@@ -332,6 +332,8 @@ class MixDecl:
     temperature: Number | None = None
     on_short: Name | None = None
     max_epochs: Number | None = None
+    max_verb_share: Number | None = None  # no leading verb above this share of the mix
+    min_verb_diversity: Number | None = None  # normalized entropy of the verbs, at least
     span: Span = _span()
 
 

@@ -289,6 +289,8 @@ class AstBuilder:
             temperature=r.number(r.attrs.get("temperature")),
             on_short=r.name(r.attrs.get("on_short"), OPTIONS["on_short"]),
             max_epochs=r.number(r.attrs.get("max_epochs")),
+            max_verb_share=r.number(r.attrs.get("max_verb_share")),
+            min_verb_diversity=r.number(r.attrs.get("min_verb_diversity")),
             span=stmt.span,
         )
 

@@ -86,6 +86,7 @@ _ALL = (
     Code("R214", "empty-mix", "a mix with no entries"),
     Code("R215", "infeasible-mix", "a mix that needs more rows than a source has"),
     Code("R217", "order-without-score", "an output ordered by quality from a mix that scores nothing"),
+    Code("R218", "diversity-target-out-of-range", "a verb share or diversity target outside its domain"),
     Code("W216", "useless-size", "`size` on a mix of counts and fractions", "warning"),
     Code("W220", "filter-reordered", "filter rules written expensive-first are reordered", "warning"),
     # -- F: files and paths ----------------------------------------------------

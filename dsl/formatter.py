@@ -186,6 +186,8 @@ def format_mix(decl: ast.MixDecl) -> Node:
         attribute("temperature", decl.temperature),
         attribute("on_short", decl.on_short),
         attribute("max_epochs", decl.max_epochs),
+        attribute("max_verb_share", decl.max_verb_share),
+        attribute("min_verb_diversity", decl.min_verb_diversity),
         *(format_mix_entry(entry) for entry in decl.entries),
     ])
 

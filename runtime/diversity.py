@@ -19,6 +19,8 @@ import math
 import re
 from collections import Counter
 
+from .errors import RunError
+
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _SKIP = frozenset(
     "please kindly can could would will you i we want need like to let's lets now then also just "
@@ -54,11 +56,30 @@ def normalized_entropy(counts: Counter) -> float:
     return entropy / math.log(len(counts))
 
 
-def summary(counts: Counter, top: int = 20) -> dict:
-    """For the manifest: the diversity score and the most frequent verbs."""
-    total = sum(counts.values())
+def check_diversity(mix: dict, counts: Counter) -> None:
+    """A mix that misses its declared `min_verb_diversity` stops the run, with the numbers."""
+    target = mix["params"].get("min_verb_diversity")
+    achieved = normalized_entropy(counts)
+    if target is not None and achieved + 1e-12 < target:
+        raise RunError(f"mix `{mix['id'].split(':', 1)[1]}` reaches verb diversity {achieved:.3f}, "
+                       f"below its target {target}",
+                       hint="lower `min_verb_diversity`, set `max_verb_share`, or add more varied sources")
+
+
+def summary(counts: Counter, params: dict | None = None, short: dict | None = None, top: int = 20) -> dict:
+    """For the manifest: the diversity score, the most frequent verbs, and the targets
+    with what was achieved (when the mix declares any)."""
+    total = sum(counts.values()) or 1
+    params = params or {}
+    targets = None
+    if params.get("max_verb_share") is not None or params.get("min_verb_diversity") is not None:
+        targets = {"max_verb_share": params.get("max_verb_share"),
+                   "achieved_max_share": round(max(counts.values(), default=0) / total, 6),
+                   "min_verb_diversity": params.get("min_verb_diversity"),
+                   "short": dict(sorted((short or {}).items()))}
     return {
         "score": round(normalized_entropy(counts), 6),
+        "targets": targets,
         "distinct_verbs": len(counts),
         "top_verbs": [{"verb": verb, "count": count, "share": round(count / total, 6)}
                       for verb, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]],

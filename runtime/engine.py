@@ -18,6 +18,7 @@ from typing import Callable, Iterator
 
 import attrs
 
+from .diversity import check_diversity
 from .errors import RunError
 from .paraphrase import Expander
 from .processors import make_processor
@@ -159,7 +160,9 @@ class Engine:
             for rejects in selector.unsampled(picks):
                 self.rejects.add(stats, rejects)
         allocations[mix["id"]] = allocation
-        self.diversity[mix["id"]] = selector.verb_counts(picks)
+        verbs = selector.verb_counts(picks)
+        self.diversity[mix["id"]] = (verbs, selector.short)
+        check_diversity(mix, verbs)
         stats.rows_out = len(picks)
         return picks
 

@@ -44,6 +44,7 @@ def file_facts(path: Path) -> dict:
 
 def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.datetime) -> dict:
     stats = {s.id: s for s in result.stats}
+    stages = {s["id"]: s for s in plan["stages"]}
     inputs = [_input(s, stats[s["id"]], settings.root) for s in plan["stages"] if s["op"] == "read"]
     outputs = [_output(o, settings.run_dir) for o in result.outputs]
     rejects = file_facts(settings.run_dir / "rejects.jsonl")
@@ -63,7 +64,7 @@ def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.dat
         "rejects": {"path": "rejects.jsonl", "xxh3_128": rejects["xxh3_128"], "bytes": rejects["bytes"],
                     "rows": rejects["lines"]},
         "stages": [s.to_json() for s in result.stats],
-        "mixes": [_mix(stage_id, a, result.diversity.get(stage_id, Counter()))
+        "mixes": [_mix(stages[stage_id], a, *result.diversity.get(stage_id, (Counter(), {})))
                   for stage_id, a in result.allocations.items()],
         "accounting": accounting(plan, stats),
         "started_at": started.isoformat(timespec="seconds"),
@@ -83,8 +84,9 @@ def _output(output: dict, run_dir: Path) -> dict:
             "bytes": facts["bytes"], "rows": output["rows"]}
 
 
-def _mix(stage_id: str, allocation, verbs: Counter) -> dict:
-    return {"stage": stage_id, "size": allocation.size, "diversity": diversity_summary(verbs),
+def _mix(stage: dict, allocation, verbs: Counter, short: dict) -> dict:
+    return {"stage": stage["id"], "size": allocation.size,
+            "diversity": diversity_summary(verbs, stage["params"], short),
             "entries": [{"name": e.name, "available": e.available, "taken": e.target,
                          "epochs": round(e.epochs, 6) if e.available else None} for e in allocation.entries]}
 

@@ -17,6 +17,7 @@ with the epoch. What is not drawn is "unsampled".
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections import Counter
 from pathlib import Path
@@ -83,6 +84,7 @@ class MixSelector:
         self.ordered = OrderedSpill(work_dir) if writes else None
         self.keep_json = len(writes) > 1 or stage["params"]["on_short"] == "repeat"
         self.verb_ids: dict[str, int] = {}
+        self.short: dict[str, int] = {}  # entries left short by a verb cap
         for pool in self.pools:
             pool.order_keys = {w["id"]: array("Q") for w in writes}
             if self.keep_json:
@@ -137,10 +139,35 @@ class MixSelector:
         return allocation
 
     def picks(self, allocation: Allocation) -> list[Pick]:
+        share = self.stage["params"].get("max_verb_share")
+        if share is not None:
+            return self._capped_picks(allocation, share)
         chosen: list[Pick] = []
         for number, (pool, entry) in enumerate(zip(self.pools, allocation.entries)):
             chosen.extend(self._pick(number, pool, entry.target))
         return chosen
+
+    def _capped_picks(self, allocation: Allocation, share: float) -> list[Pick]:
+        """Smallest keys first, entry by entry, skipping rows whose leading verb already
+        holds `share` of the mix. Under a cap a row is drawn at most once; an entry that
+        runs out of rows is left short (`self.short`)."""
+        cap = max(1, math.floor(share * allocation.size))
+        counts: Counter = Counter()
+        chosen: list[Pick] = []
+        for number, (pool, entry) in enumerate(zip(self.pools, allocation.entries)):
+            keys = np.frombuffer(pool.keys, dtype=np.uint64)
+            taken = 0
+            for index in np.lexsort((np.arange(len(keys)), keys)).tolist():
+                if taken == entry.target:
+                    break
+                verb = pool.verbs[index]
+                if counts[verb] < cap:
+                    counts[verb] += 1
+                    chosen.append(Pick(number, index, 0))
+                    taken += 1
+            if taken < entry.target:
+                self.short[pool.name] = entry.target - taken
+        return sorted(chosen)
 
     def _pick(self, number: int, pool: Pool, target: int) -> list[Pick]:
         size = len(pool.keys)

@@ -205,6 +205,8 @@ mixes = st.builds(
     temperature=optional(numbers()),
     on_short=optional(words(OPTIONS["on_short"])),
     max_epochs=optional(numbers()),
+    max_verb_share=optional(numbers()),
+    min_verb_diversity=optional(numbers()),
 )
 outputs = st.builds(
     ast.OutputDecl,

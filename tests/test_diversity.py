@@ -72,3 +72,64 @@ output all {{
           f"top {[v['verb'] for v in diversity['top_verbs'][:5]]}")
     assert 0.85 < diversity["score"] < 0.95  # 175 seeds over ~60 verbs, `write` the most common
     assert diversity["top_verbs"][0]["verb"] == "write"
+
+
+CAPPED = """\
+source rows {
+  from = "rows.jsonl"
+  schema {
+    instruction: str
+    output: str
+  }
+}
+
+mix train {
+  size = 6
+  max_verb_share = 0.34
+  MINDIV
+  rows = 100%
+}
+
+output train {
+  to = "train.jsonl"
+}
+"""
+
+
+def capped_run(tmp_path: Path, min_diversity: str = "") -> tuple[dict | None, str]:
+    verbs = ["Write"] * 6 + ["List"] * 3 + ["Explain"] * 3
+    rows = [{"instruction": f"{verb} thing {i}.", "output": "x"} for i, verb in enumerate(verbs)]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "c.recipe").write_text(CAPPED.replace("MINDIV", min_diversity))
+    from recipekit.runtime.errors import RunError
+
+    try:
+        manifest, _ = run_plan(compile_file(tmp_path / "c.recipe").plan,
+                               RunSettings(root=tmp_path, run_dir=tmp_path / "run"))
+    except RunError as err:
+        return None, err.message
+    return manifest, ""
+
+
+def test_max_verb_share_is_enforced_at_selection(tmp_path: Path) -> None:
+    manifest, _ = capped_run(tmp_path)
+    written = [json.loads(line)["instruction"].split()[0]
+               for line in (tmp_path / "run" / "train.jsonl").read_text().splitlines()]
+    assert len(written) == 6 and Counter(written) == Counter({"Write": 2, "List": 2, "Explain": 2})
+    targets = manifest["mixes"][0]["diversity"]["targets"]
+    assert targets["max_verb_share"] == 0.34 and targets["achieved_max_share"] <= 0.34
+    assert targets["short"] == {}
+    rejects = (tmp_path / "run" / "rejects.jsonl").read_text().splitlines()
+    assert len(rejects) == 6 and all(json.loads(r)["rule"] == "unsampled" for r in rejects)
+
+
+def test_a_missed_diversity_target_stops_the_run(tmp_path: Path) -> None:
+    manifest, _ = capped_run(tmp_path, "min_verb_diversity = 0.9")
+    assert manifest is not None and manifest["mixes"][0]["diversity"]["score"] == pytest.approx(1.0)
+    (tmp_path / "run").rename(tmp_path / "first")
+    text = CAPPED.replace("  max_verb_share = 0.34\n", "").replace("MINDIV", "min_verb_diversity = 0.99")
+    (tmp_path / "c.recipe").write_text(text)
+    from recipekit.runtime.errors import RunError
+
+    with pytest.raises(RunError, match="reaches verb diversity 0.9.*below its target 0.99"):
+        run_plan(compile_file(tmp_path / "c.recipe").plan, RunSettings(root=tmp_path, run_dir=tmp_path / "run"))

@@ -22,6 +22,8 @@ def check_thresholds(recipe: ast.Recipe, context: CheckContext, sink: Diagnostic
         if isinstance(decl, ast.FilterDecl):
             for rule in decl.rules:
                 _rule(rule, sink)
+        if isinstance(decl, ast.MixDecl):
+            _diversity_targets(decl, sink)
 
 
 def _seed(seed: ast.Number, sink: DiagnosticSink) -> None:
@@ -114,6 +116,18 @@ def _near_options(rule: ast.NearDedupRule, sink: DiagnosticSink) -> None:
             if key in options:
                 sink.report("R207", options[key].span, f"`{key}` applies to `jaccard` (MinHash) only",
                             label=f"ignored by `{rule.metric.value}`", hint=f"remove `{key}`")
+
+
+def _diversity_targets(mix: ast.MixDecl, sink: DiagnosticSink) -> None:
+    """A verb share in (0, 1]; a diversity (normalized entropy) in [0, 1]."""
+    share, diversity = mix.max_verb_share, mix.min_verb_diversity
+    if share is not None and not 0 < share.value <= 1:
+        sink.report("R218", share.span, "`max_verb_share` is a fraction of the mix in (0, 1]",
+                    label=f"{share.text or share.value}", hint="for example `max_verb_share = 0.2`")
+    if diversity is not None and not 0 <= diversity.value <= 1:
+        sink.report("R218", diversity.span, "`min_verb_diversity` is a normalized entropy in [0, 1]",
+                    label=f"{diversity.text or diversity.value}",
+                    hint="1 means every verb equally frequent; 0.8 is a demanding target")
 
 
 def _divisor_near(n: int, target: int) -> int:
