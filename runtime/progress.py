@@ -54,16 +54,31 @@ def summary(manifest: dict) -> Group:
     return Group(*parts)
 
 
-def _mix_table(mix: dict) -> Table:
-    # a Text title: `mix:train` must not become an emoji shortcode
+def _targets(targets: dict | None) -> str:
+    """Achieved against declared: `; max verb share 0.33 <= 0.34; short: a 2`."""
+    if targets is None:
+        return ""
+    parts = []
+    if targets["max_verb_share"] is not None:
+        parts.append(f"max verb share {targets['achieved_max_share']:.2f} <= {targets['max_verb_share']}")
+    if targets["min_verb_diversity"] is not None:
+        parts.append(f"diversity target {targets['min_verb_diversity']}")
+    if targets["short"]:
+        parts.append("short: " + ", ".join(f"{name} {n}" for name, n in targets["short"].items()))
+    return "; " + "; ".join(parts)
+
+
+def _mix_table(mix: dict) -> Group:
+    # Text, not a string: `mix:train` must not become an emoji shortcode; and a line of
+    # its own rather than the table's title, which would wrap at the table's width
     diversity = mix["diversity"]
     title = Text(f"{mix['stage']}: {mix['size']:,} examples, verb diversity {diversity['score']:.2f} "
-                 f"({diversity['distinct_verbs']} verbs)")
-    table = Table(title=title, title_justify="left", box=None, pad_edge=False)
+                 f"({diversity['distinct_verbs']} verbs)" + _targets(diversity["targets"]), style="italic")
+    table = Table(box=None, pad_edge=False)
     for column in ("entry", "available", "taken", "epochs", "share"):
         table.add_column(column, justify="left" if column == "entry" else "right")
     for entry in mix["entries"]:
         share = entry["taken"] / mix["size"] if mix["size"] else 0.0
         epochs = f"{entry['epochs']:.2f}" if entry["epochs"] is not None else "-"
         table.add_row(entry["name"], f"{entry['available']:,}", f"{entry['taken']:,}", epochs, f"{share:.1%}")
-    return table
+    return Group(title, table)
