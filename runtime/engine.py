@@ -50,6 +50,7 @@ class RunResult:
     rejects: int
     seconds: float
     diversity: dict = attrs.field(factory=dict)  # mix stage id -> leading-verb counts of what it took
+    used_rows: dict = attrs.field(factory=dict)  # source -> (row, part) of costly sources used
 
 
 class Engine:
@@ -83,6 +84,7 @@ class Engine:
         self.rejects = RejectSink(self.work)
         outputs, allocations = [], {}
         self.diversity = {}
+        self.used_rows: dict[str, set] = {}
         try:
             for mix in (s for s in self.plan["stages"] if s["op"] == "mix"):
                 writes = [s for s in self.plan["stages"] if s["op"] == "write" and s["inputs"] == [mix["id"]]]
@@ -92,7 +94,7 @@ class Engine:
             shutil.rmtree(self.work, ignore_errors=True)
         stats = [self.stats[s["id"]] for s in self.plan["stages"]]
         return RunResult(stats, outputs, allocations, self.rejects.count, time.perf_counter() - started,
-                         self.diversity)
+                         self.diversity, self.used_rows)
 
     def _check_inputs(self) -> None:
         for stage in self.plan["stages"]:
@@ -160,11 +162,21 @@ class Engine:
             for rejects in selector.unsampled(picks):
                 self.rejects.add(stats, rejects)
         allocations[mix["id"]] = allocation
+        self._note_used_rows(selector, picks)
         verbs = selector.verb_counts(picks)
         self.diversity[mix["id"]] = (verbs, selector.short)
         check_diversity(mix, verbs)
         stats.rows_out = len(picks)
         return picks
+
+    def _note_used_rows(self, selector: MixSelector, picks: list) -> None:
+        """Which rows of sources with a declared cost made it into the dataset."""
+        costly = {s["id"].split(":", 1)[1] for s in self.plan["stages"]
+                  if s["op"] == "read" and s["params"]["cost"] is not None}
+        for pick in picks:
+            pool = selector.pools[pick.pool]
+            if pool.source in costly:
+                self.used_rows.setdefault(pool.source, set()).add((pool.rows[pick.index], pool.parts[pick.index]))
 
     # -- streaming the union ---------------------------------------------------
 

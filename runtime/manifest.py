@@ -67,6 +67,7 @@ def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.dat
         "mixes": [_mix(stages[stage_id], a, *result.diversity.get(stage_id, (Counter(), {})))
                   for stage_id, a in result.allocations.items()],
         "accounting": accounting(plan, stats),
+        "costs": costs(plan, stats, result.used_rows),
         "started_at": started.isoformat(timespec="seconds"),
         "seconds": round(result.seconds, 6),
     }
@@ -89,6 +90,23 @@ def _mix(stage: dict, allocation, verbs: Counter, short: dict) -> dict:
             "diversity": diversity_summary(verbs, stage["params"], short),
             "entries": [{"name": e.name, "available": e.available, "taken": e.target,
                          "epochs": round(e.epochs, 6) if e.available else None} for e in allocation.entries]}
+
+
+def costs(plan: dict, stats: dict, used_rows: dict) -> list[dict]:
+    """What each source with a declared `cost` took to make: rows × minutes × rate, for
+    all the rows read and for the rows the dataset uses."""
+    report = []
+    for stage in plan["stages"]:
+        cost = stage["params"].get("cost") if stage["op"] == "read" else None
+        if cost is None:
+            continue
+        source = stage["id"].split(":", 1)[1]
+        per_row = (cost["minutes_per_example"] or 0) / 60 * (cost["usd_per_hour"] or 0)
+        read, used = stats[stage["id"]].rows_in, len(used_rows.get(source, ()))
+        report.append({"source": source, "usd_per_hour": cost["usd_per_hour"],
+                       "minutes_per_example": cost["minutes_per_example"], "rows_read": read, "rows_used": used,
+                       "usd_read": round(read * per_row, 2), "usd_used": round(used * per_row, 2)})
+    return report
 
 
 def accounting(plan: dict, stats: dict) -> dict:

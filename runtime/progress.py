@@ -48,6 +48,9 @@ def summary(manifest: dict) -> Group:
     parts = [table]
     for mix in manifest["mixes"]:
         parts.append(_mix_table(mix))
+    for cost in manifest["costs"]:
+        parts.append(Text(f"cost of `{cost['source']}`: {cost['rows_used']:,} of {cost['rows_read']:,} rows used, "
+                          f"${cost['usd_used']:,.2f} of ${cost['usd_read']:,.2f}"))
     written = sum(o["rows"] for o in manifest["outputs"])
     parts.append(Text(f"{written:,} examples written, {manifest['rejects']['rows']:,} rejects "
                       f"in {manifest['seconds']:.2f} s", style="bold"))

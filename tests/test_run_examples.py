@@ -81,3 +81,13 @@ def test_changed_input_is_caught_by_verify(tmp_path: Path) -> None:
     data.write_text(data.read_text() + "\n")
     (problem,) = verify_run(tmp_path / "run")
     assert problem.what == "input"
+
+
+def test_the_cost_report_of_a_human_source(tmp_path: Path) -> None:
+    """`cost { usd_per_hour = 30, minutes_per_example = 10 }`: 5 dollars a row."""
+    example = next(e for e in EXAMPLES if e.stem == "human_demos")
+    manifest = run_example(example, tmp_path)
+    (cost,) = manifest["costs"]
+    assert cost["source"] == "demos" and cost["rows_read"] == 30
+    assert cost["usd_read"] == 150.0 and cost["usd_used"] == 5.0 * cost["rows_used"]
+    assert cost["rows_used"] == manifest["accounting"]["mixes"][0]["selected"]
