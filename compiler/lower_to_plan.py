@@ -28,6 +28,13 @@ class Lowering:
         self.recipe = recipe
         self.decls = {d.name.value: d for d in recipe.decls if not isinstance(d, ast.OutputDecl)}
         self.stages: dict[str, dict] = {}
+        # the source fields each entry must carry to its mixes (`balance = FIELD`)
+        self.carry: dict[str, list[str]] = {}
+        for mix in recipe.of_kind(ast.MixDecl):
+            for entry in mix.entries if mix.balance else ():
+                fields = self.carry.setdefault(entry.name.value, [])
+                if mix.balance.value not in fields:
+                    fields.append(mix.balance.value)
 
     def add(self, stage_id: str, op: str, inputs: list[str], params: dict) -> str:
         self.stages.setdefault(stage_id, {"id": stage_id, "op": op, "inputs": inputs, "params": params})
@@ -60,13 +67,15 @@ class Lowering:
         declared = {f.name.value for f in decl.fields}
         parts = {part: [ast.Str(text)] for part, text in _IDENTITY.items() if part in declared}
         parts.setdefault("input", [])
-        return self.add(f"render:{name}", "render", [read], render_params(parts, None, None, decl))
+        params = render_params(parts, None, None, decl)
+        return self.add(f"render:{name}", "render", [read], {**params, "carry": self.carry.get(name, [])})
 
     def lower_template(self, template: ast.TemplateDecl) -> str:
         source = self.decls[template.source.value]
         read = self.lower_source(source)
         parts = {"instruction": template.instruction, "input": template.input, "output": template.output}
         params = render_params(parts, template.choose, template.fewshot, source)
+        params["carry"] = self.carry.get(template.name.value, [])
         return self.add(f"render:{template.name.value}", "render", [read], params)
 
     def lower_expand(self, expand: ast.ExpandDecl) -> str:
@@ -81,6 +90,7 @@ class Lowering:
             "rules": [lower_paraphrase_rule(r) for r in rules],
             "inputs": [s.value for s in expand.inputs] if isinstance(expand.inputs, tuple) else None,
             "input_field": expand.input_field.value if expand.input_field else None,
+            "carry": self.carry.get(name, []),
         })
 
     # -- mixes and outputs ---------------------------------------------------
@@ -208,6 +218,7 @@ def lower_mix_params(mix: ast.MixDecl) -> dict:
         "max_epochs": _num(mix.max_epochs),
         "max_verb_share": _num(mix.max_verb_share),
         "min_verb_diversity": _num(mix.min_verb_diversity),
+        "balance": {"field": mix.balance.value, "max_share": _num(mix.max_share)} if mix.balance else None,
     }
 
 

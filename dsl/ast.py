@@ -334,6 +334,8 @@ class MixDecl:
     max_epochs: Number | None = None
     max_verb_share: Number | None = None  # no leading verb above this share of the mix
     min_verb_diversity: Number | None = None  # normalized entropy of the verbs, at least
+    balance: Name | None = None  # a source field whose values share the mix evenly (or up to max_share)
+    max_share: Number | None = None
     span: Span = _span()
 
 

@@ -291,6 +291,8 @@ class AstBuilder:
             max_epochs=r.number(r.attrs.get("max_epochs")),
             max_verb_share=r.number(r.attrs.get("max_verb_share")),
             min_verb_diversity=r.number(r.attrs.get("min_verb_diversity")),
+            balance=r.name(r.attrs.get("balance")),
+            max_share=r.number(r.attrs.get("max_share")),
             span=stmt.span,
         )
 

@@ -188,6 +188,8 @@ def format_mix(decl: ast.MixDecl) -> Node:
         attribute("max_epochs", decl.max_epochs),
         attribute("max_verb_share", decl.max_verb_share),
         attribute("min_verb_diversity", decl.min_verb_diversity),
+        attribute("balance", decl.balance),
+        attribute("max_share", decl.max_share),
         *(format_mix_entry(entry) for entry in decl.entries),
     ])
 

@@ -21,7 +21,8 @@ ATTRIBUTES = {
     "paraphrase": (),
     "expand": ("paraphrase", "variants", "inputs", "input_field"),
     "filter": ("ordered",),
-    "mix": ("size", "filter", "temperature", "on_short", "max_epochs", "max_verb_share", "min_verb_diversity"),
+    "mix": ("size", "filter", "temperature", "on_short", "max_epochs", "max_verb_share", "min_verb_diversity",
+            "balance", "max_share"),
     "output": ("to", "format", "provenance", "system", "order"),
 }
 

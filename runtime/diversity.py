@@ -66,17 +66,20 @@ def check_diversity(mix: dict, counts: Counter) -> None:
                        hint="lower `min_verb_diversity`, set `max_verb_share`, or add more varied sources")
 
 
-def summary(counts: Counter, params: dict | None = None, short: dict | None = None, top: int = 20) -> dict:
+def summary(counts: Counter, params: dict | None = None, short: dict | None = None,
+            categories: dict | None = None, top: int = 20) -> dict:
     """For the manifest: the diversity score, the most frequent verbs, and the targets
     with what was achieved (when the mix declares any)."""
     total = sum(counts.values()) or 1
     params = params or {}
     targets = None
-    if params.get("max_verb_share") is not None or params.get("min_verb_diversity") is not None:
+    balance = params.get("balance")
+    if params.get("max_verb_share") is not None or params.get("min_verb_diversity") is not None or balance:
         targets = {"max_verb_share": params.get("max_verb_share"),
                    "achieved_max_share": round(max(counts.values(), default=0) / total, 6),
                    "min_verb_diversity": params.get("min_verb_diversity"),
-                   "short": dict(sorted((short or {}).items()))}
+                   "short": dict(sorted((short or {}).items())),
+                   "balance": {**balance, "counts": categories or {}} if balance else None}
     return {
         "score": round(normalized_entropy(counts), 6),
         "targets": targets,

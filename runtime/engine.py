@@ -164,7 +164,7 @@ class Engine:
         allocations[mix["id"]] = allocation
         self._note_used_rows(selector, picks)
         verbs = selector.verb_counts(picks)
-        self.diversity[mix["id"]] = (verbs, selector.short)
+        self.diversity[mix["id"]] = (verbs, selector.short, selector.category_counts(picks))
         check_diversity(mix, verbs)
         stats.rows_out = len(picks)
         return picks

@@ -64,7 +64,7 @@ def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.dat
         "rejects": {"path": "rejects.jsonl", "xxh3_128": rejects["xxh3_128"], "bytes": rejects["bytes"],
                     "rows": rejects["lines"]},
         "stages": [s.to_json() for s in result.stats],
-        "mixes": [_mix(stages[stage_id], a, *result.diversity.get(stage_id, (Counter(), {})))
+        "mixes": [_mix(stages[stage_id], a, *result.diversity.get(stage_id, (Counter(), {}, {})))
                   for stage_id, a in result.allocations.items()],
         "accounting": accounting(plan, stats),
         "costs": costs(plan, stats, result.used_rows),
@@ -85,9 +85,9 @@ def _output(output: dict, run_dir: Path) -> dict:
             "bytes": facts["bytes"], "rows": output["rows"]}
 
 
-def _mix(stage: dict, allocation, verbs: Counter, short: dict) -> dict:
+def _mix(stage: dict, allocation, verbs: Counter, short: dict, categories: dict) -> dict:
     return {"stage": stage["id"], "size": allocation.size,
-            "diversity": diversity_summary(verbs, stage["params"], short),
+            "diversity": diversity_summary(verbs, stage["params"], short, categories),
             "entries": [{"name": e.name, "available": e.available, "taken": e.target,
                          "epochs": round(e.epochs, 6) if e.available else None} for e in allocation.entries]}
 

@@ -101,6 +101,7 @@ class Expander:
                            hint="expand by paraphrase only for now; input variation is an open issue")
         self.pattern, self.options = compile_rules(params["rules"])
         self.salt = stage_seed(seed, self.stage_id)
+        self.carry = params.get("carry") or []
 
     def expand(self, rows: list[SourceRow], rejects: list) -> list[dict]:
         out = []
@@ -122,5 +123,6 @@ class Expander:
                 "_key": xxh3_64_intdigest(IDENTITY.pack(row.id.row, row.id.part, number, 0, 0), self.salt),
                 "_entry": self.entry,
                 "_prov": Provenance(row.id.source, row.id.row, row.id.part, None, None, applied, parent),
+                **({"_carry": {f: fields.get(f) for f in self.carry}} if self.carry else {}),
             })
         return examples

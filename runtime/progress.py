@@ -66,6 +66,9 @@ def _targets(targets: dict | None) -> str:
         parts.append(f"max verb share {targets['achieved_max_share']:.2f} <= {targets['max_verb_share']}")
     if targets["min_verb_diversity"] is not None:
         parts.append(f"diversity target {targets['min_verb_diversity']}")
+    if targets["balance"] is not None:
+        counts = ", ".join(f"{value} {n}" for value, n in targets["balance"]["counts"].items())
+        parts.append(f"balanced on `{targets['balance']['field']}`: {counts}")
     if targets["short"]:
         parts.append("short: " + ", ".join(f"{name} {n}" for name, n in targets["short"].items()))
     return "; " + "; ".join(parts)

@@ -99,6 +99,7 @@ class Renderer:
         self.fewshot = params["fewshot"]
         self.salts = [stage_seed(seed, self.stage_id + part) for part in ("", "#input", "#output")]
         self.single = len(self.instructions) == len(self.inputs) == len(self.outputs) == 1
+        self.carry = params.get("carry") or []
         self.pool: list[SourceRow] = []
 
     def needs_pool(self) -> bool:
@@ -156,6 +157,7 @@ class Renderer:
             "_key": xxh3_64_intdigest(IDENTITY.pack(rid.row, rid.part, 0, 0, 0), self.salts[0]),
             "_entry": self.entry,
             "_prov": Provenance(rid.source, rid.row, rid.part, self.template, _ONLY[0]),
+            **({"_carry": {f: fields.get(f) for f in self.carry}} if self.carry else {}),
         }
 
     def _render_row(self, row: SourceRow) -> Iterator[dict]:
@@ -175,6 +177,7 @@ class Renderer:
                 "_key": xxh3_64_intdigest(IDENTITY.pack(rid.row, rid.part, i, k, j), self.salts[0]),
                 "_entry": self.entry,
                 "_prov": Provenance(rid.source, rid.row, rid.part, self.template, (i, k, j)),
+                **({"_carry": {f: fields.get(f) for f in self.carry}} if self.carry else {}),
             }
 
 

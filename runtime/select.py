@@ -49,6 +49,7 @@ class Pool:
     parts: array = attrs.field(factory=lambda: array("q"))
     keys: array = attrs.field(factory=lambda: array("Q"))  # selection keys
     verbs: array = attrs.field(factory=lambda: array("I"))  # leading verb ids (runtime/diversity.py)
+    categories: array = attrs.field(factory=lambda: array("I"))  # ids of the `balance` field's values
     order_keys: dict = attrs.field(factory=dict)  # write stage id -> output-order keys, first epoch
     handle: object = None  # the JSON copy, when kept
     offsets: array = attrs.field(factory=lambda: array("Q"))
@@ -84,7 +85,9 @@ class MixSelector:
         self.ordered = OrderedSpill(work_dir) if writes else None
         self.keep_json = len(writes) > 1 or stage["params"]["on_short"] == "repeat"
         self.verb_ids: dict[str, int] = {}
-        self.short: dict[str, int] = {}  # entries left short by a verb cap
+        self.short: dict[str, int] = {}  # entries left short by a cap
+        self.balance = stage["params"].get("balance")
+        self.category_ids: dict[str, int] = {}
         for pool in self.pools:
             pool.order_keys = {w["id"]: array("Q") for w in writes}
             if self.keep_json:
@@ -103,6 +106,9 @@ class MixSelector:
             pool.identity.append(example["_key"])
             verb = leading_verb(example["instruction"])
             pool.verbs.append(self.verb_ids.setdefault(verb, len(self.verb_ids)))
+            if self.balance is not None:
+                value = json_text(example["_carry"].get(self.balance["field"]))
+                pool.categories.append(self.category_ids.setdefault(value, len(self.category_ids)))
             pool.rows.append(prov.row)
             pool.parts.append(prov.part)
             identity = example["_key"].to_bytes(8, "big")
@@ -139,20 +145,30 @@ class MixSelector:
         return allocation
 
     def picks(self, allocation: Allocation) -> list[Pick]:
-        share = self.stage["params"].get("max_verb_share")
-        if share is not None:
-            return self._capped_picks(allocation, share)
+        if self.stage["params"].get("max_verb_share") is not None or self.balance is not None:
+            return self._capped_picks(allocation)
         chosen: list[Pick] = []
         for number, (pool, entry) in enumerate(zip(self.pools, allocation.entries)):
             chosen.extend(self._pick(number, pool, entry.target))
         return chosen
 
-    def _capped_picks(self, allocation: Allocation, share: float) -> list[Pick]:
-        """Smallest keys first, entry by entry, skipping rows whose leading verb already
-        holds `share` of the mix. Under a cap a row is drawn at most once; an entry that
-        runs out of rows is left short (`self.short`)."""
-        cap = max(1, math.floor(share * allocation.size))
-        counts: Counter = Counter()
+    def caps(self, size: int) -> tuple[int, int]:
+        """The most examples one leading verb, and one value of the `balance` field, may take."""
+        share = self.stage["params"].get("max_verb_share")
+        verb_cap = max(1, math.floor(share * size)) if share is not None else size
+        if self.balance is None:
+            return verb_cap, size
+        if self.balance["max_share"] is not None:
+            return verb_cap, max(1, math.floor(self.balance["max_share"] * size))
+        return verb_cap, max(1, math.ceil(size / max(1, len(self.category_ids))))  # equal shares
+
+    def _capped_picks(self, allocation: Allocation) -> list[Pick]:
+        """Smallest keys first, entry by entry, skipping rows whose leading verb or whose
+        `balance` value already holds its cap. Under a cap a row is drawn at most once; an
+        entry that runs out of rows is left short (`self.short`)."""
+        verb_cap, category_cap = self.caps(allocation.size)
+        verbs: Counter = Counter()
+        categories: Counter = Counter()
         chosen: list[Pick] = []
         for number, (pool, entry) in enumerate(zip(self.pools, allocation.entries)):
             keys = np.frombuffer(pool.keys, dtype=np.uint64)
@@ -161,13 +177,23 @@ class MixSelector:
                 if taken == entry.target:
                     break
                 verb = pool.verbs[index]
-                if counts[verb] < cap:
-                    counts[verb] += 1
+                category = pool.categories[index] if self.balance is not None else 0
+                if verbs[verb] < verb_cap and categories[category] < category_cap:
+                    verbs[verb] += 1
+                    categories[category] += 1
                     chosen.append(Pick(number, index, 0))
                     taken += 1
             if taken < entry.target:
                 self.short[pool.name] = entry.target - taken
         return sorted(chosen)
+
+    def category_counts(self, picks: list[Pick]) -> dict[str, int]:
+        """How many picked examples have each value of the `balance` field."""
+        if self.balance is None:
+            return {}
+        names = {number: value for value, number in self.category_ids.items()}
+        counts = Counter(names[self.pools[p.pool].categories[p.index]] for p in picks)
+        return dict(sorted(counts.items()))
 
     def _pick(self, number: int, pool: Pool, target: int) -> list[Pick]:
         size = len(pool.keys)
@@ -219,3 +245,8 @@ class MixSelector:
                 yield [Reject(stage_id, "unsampled", f"not drawn for entry `{pool.name}`",
                               format(pool.identity[i], "016x"), pool.source, pool.rows[i], pool.parts[i])
                        for i in left[start:start + batch].tolist()]
+
+
+def json_text(value) -> str:
+    """A field value as the text that names its group (`None` for a missing value)."""
+    return value if isinstance(value, str) else orjson.dumps(value).decode()

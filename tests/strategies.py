@@ -207,6 +207,8 @@ mixes = st.builds(
     max_epochs=optional(numbers()),
     max_verb_share=optional(numbers()),
     min_verb_diversity=optional(numbers()),
+    balance=optional(names()),
+    max_share=optional(numbers()),
 )
 outputs = st.builds(
     ast.OutputDecl,

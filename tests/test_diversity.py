@@ -133,3 +133,53 @@ def test_a_missed_diversity_target_stops_the_run(tmp_path: Path) -> None:
 
     with pytest.raises(RunError, match="reaches verb diversity 0.9.*below its target 0.99"):
         run_plan(compile_file(tmp_path / "c.recipe").plan, RunSettings(root=tmp_path, run_dir=tmp_path / "run"))
+
+
+BALANCED = """\
+source rows {
+  from = "rows.jsonl"
+  schema {
+    instruction: str
+    output: str
+    category: str
+  }
+}
+
+template t on rows {
+  instruction = "{instruction}"
+  output = "{output}"
+}
+
+mix train {
+  size = 6
+  balance = category
+  SHARE
+  t = 100%
+}
+
+output train {
+  to = "train.jsonl"
+  provenance = [row]
+}
+"""
+
+
+@pytest.mark.parametrize("share, expected", [("", None), ("max_share = 0.5", {"qa": 3, "poem": 2, "code": 1})])
+def test_balance_on_a_field(tmp_path: Path, share: str, expected: dict | None) -> None:
+    """Equal shares by default; `max_share` caps each value instead. 9 qa rows, 3 poems, 1 code."""
+    categories = ["qa"] * 9 + ["poem"] * 3 + ["code"]
+    rows = [{"instruction": f"Task {i}.", "output": "x", "category": c} for i, c in enumerate(categories)]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "b.recipe").write_text(BALANCED.replace("SHARE", share))
+    manifest, _ = run_plan(compile_file(tmp_path / "b.recipe").plan,
+                           RunSettings(root=tmp_path, run_dir=tmp_path / "run"))
+    written = [json.loads(line)["provenance"]["row"]
+               for line in (tmp_path / "run" / "train.jsonl").read_text().splitlines()]
+    got = Counter(categories[row] for row in written)
+    balance = manifest["mixes"][0]["diversity"]["targets"]["balance"]
+    assert balance["counts"] == dict(sorted(got.items()))
+    if expected is not None:
+        assert got == Counter(expected)  # 3 of 6 qa at most; then poems and the one code fill in
+    else:
+        assert max(got.values()) <= 2 and got["code"] == 1  # ceil(6 / 3) each; `code` has one row
+        assert manifest["mixes"][0]["diversity"]["targets"]["short"] == {"t": 1}

@@ -36,6 +36,8 @@ def check_templates(recipe: ast.Recipe, context: CheckContext, sink: DiagnosticS
             found = context.lookup(entry.name.value)
             if isinstance(found, ast.SourceDecl):
                 _check_example_fields(found, entry.name, "mixed without a template", sink)
+            if mix.balance is not None:
+                _check_balance_field(mix.balance, entry, found, context, sink)
 
 
 def fields_of(source: ast.SourceDecl) -> dict[str, ast.FieldDecl]:
@@ -133,6 +135,20 @@ def _key_fits(key, type_name: str) -> bool:
 
 def _key_value(key) -> tuple:
     return (type(key).__name__, key.value)
+
+
+def _check_balance_field(field: ast.Name, entry: ast.MixEntry, found, context: CheckContext, sink) -> None:
+    """`balance = category` needs `category` in the source of every entry."""
+    source = found if isinstance(found, ast.SourceDecl) else (
+        context.source_of(found) if isinstance(found, (ast.TemplateDecl, ast.ExpandDecl)) else None)
+    if source is None or field.value in fields_of(source):
+        return
+    sink.report(
+        "N106", field.span, f"mix entry `{entry.name.value}` reads source `{source.name.value}`, "
+        f"which has no field `{field.value}` to balance on", label="not in every entry's source",
+        secondary=[Label(entry.name.span, "this entry")],
+        hint=did_you_mean(field.value, fields_of(source)) or f"declare `{field.value}` in `{source.name.value}`",
+    )
 
 
 def _check_example_fields(source, name: ast.Name, how: str, sink: DiagnosticSink) -> None:

@@ -121,9 +121,10 @@ def _near_options(rule: ast.NearDedupRule, sink: DiagnosticSink) -> None:
 def _diversity_targets(mix: ast.MixDecl, sink: DiagnosticSink) -> None:
     """A verb share in (0, 1]; a diversity (normalized entropy) in [0, 1]."""
     share, diversity = mix.max_verb_share, mix.min_verb_diversity
-    if share is not None and not 0 < share.value <= 1:
-        sink.report("R218", share.span, "`max_verb_share` is a fraction of the mix in (0, 1]",
-                    label=f"{share.text or share.value}", hint="for example `max_verb_share = 0.2`")
+    for value, key in ((share, "max_verb_share"), (mix.max_share, "max_share")):
+        if value is not None and not 0 < value.value <= 1:
+            sink.report("R218", value.span, f"`{key}` is a fraction of the mix in (0, 1]",
+                        label=f"{value.text or value.value}", hint=f"for example `{key} = 0.2`")
     if diversity is not None and not 0 <= diversity.value <= 1:
         sink.report("R218", diversity.span, "`min_verb_diversity` is a normalized entropy in [0, 1]",
                     label=f"{diversity.text or diversity.value}",
