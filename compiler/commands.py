@@ -113,7 +113,7 @@ def run_explain(args) -> int:
         return _explain_recipe(Path(args.code), console)
     if args.list or not args.code:
         for code in CODES.values():
-            console.print(f"{code.id}  {code.severity:<7}  {code.summary}", markup=False)
+            console.print(f"{code.id}  {code.severity:<7}  {code.summary}", markup=False, soft_wrap=True)
         return EXIT_OK
     page = explanation(args.code)
     if page is None:

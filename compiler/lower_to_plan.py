@@ -31,10 +31,23 @@ class Lowering:
         # the source fields each entry must carry to its mixes (`balance = FIELD`)
         self.carry: dict[str, list[str]] = {}
         for mix in recipe.of_kind(ast.MixDecl):
-            for entry in mix.entries if mix.balance else ():
+            for entry in mix.entries:
                 fields = self.carry.setdefault(entry.name.value, [])
-                if mix.balance.value not in fields:
-                    fields.append(mix.balance.value)
+                for name in self.carried_by(mix):
+                    if name not in fields:
+                        fields.append(name)
+
+    def carried_by(self, mix: ast.MixDecl) -> list[str]:
+        """Source fields a mix needs on its examples: `balance`, and `agreement`'s item,
+        annotator and label."""
+        names = [mix.balance.value] if mix.balance else []
+        filter_decl = self.decls.get(mix.filter.value) if mix.filter else None
+        for rule in filter_decl.rules if isinstance(filter_decl, ast.FilterDecl) else ():
+            if isinstance(rule, ast.AgreementRule):
+                options = {o.key.value: o.value for o in rule.options}
+                names += [options[k].value for k in ("item", "annotator", "label")
+                          if isinstance(options.get(k), ast.Name)]
+        return names
 
     def add(self, stage_id: str, op: str, inputs: list[str], params: dict) -> str:
         self.stages.setdefault(stage_id, {"id": stage_id, "op": op, "inputs": inputs, "params": params})

@@ -57,7 +57,8 @@ _ALL = (
     Code("W103", "unused-declaration", "a declaration nothing uses", "warning"),
     Code("N104", "wrong-kind", "a name of the wrong kind of declaration"),
     Code("N105", "unknown-example-field", "a filter reads a field examples do not have"),
-    Code("N106", "unknown-balance-field", "a mix balances on a field some entry's source lacks"),
+    Code("N106", "field-missing-from-entry", "a mix needs a field (to balance on, or for agreement) "
+         "that some entry's source lacks"),
     # -- T: templates and paraphrase --------------------------------------------
     Code("T301", "unknown-placeholder", "a placeholder names a field the source does not declare"),
     Code("T302", "optional-without-mark", "an optional field used without `?`"),

@@ -51,6 +51,7 @@ class RunResult:
     seconds: float
     diversity: dict = attrs.field(factory=dict)  # mix stage id -> leading-verb counts of what it took
     used_rows: dict = attrs.field(factory=dict)  # source -> (row, part) of costly sources used
+    agreement: list = attrs.field(factory=list)  # overall agreement of each `agreement` stage
 
 
 class Engine:
@@ -85,6 +86,7 @@ class Engine:
         outputs, allocations = [], {}
         self.diversity = {}
         self.used_rows: dict[str, set] = {}
+        self.reports: list[dict] = []
         try:
             for mix in (s for s in self.plan["stages"] if s["op"] == "mix"):
                 writes = [s for s in self.plan["stages"] if s["op"] == "write" and s["inputs"] == [mix["id"]]]
@@ -94,7 +96,7 @@ class Engine:
             shutil.rmtree(self.work, ignore_errors=True)
         stats = [self.stats[s["id"]] for s in self.plan["stages"]]
         return RunResult(stats, outputs, allocations, self.rejects.count, time.perf_counter() - started,
-                         self.diversity, self.used_rows)
+                         self.diversity, self.used_rows, self.reports)
 
     def _check_inputs(self) -> None:
         for stage in self.plan["stages"]:
@@ -111,15 +113,34 @@ class Engine:
         union = self.stages[chain[0]["inputs"][0]] if chain else self.stages[mix["inputs"][0]]
         try:
             for batch in self._union_batches(union):
-                for stage, processor in zip(chain, processors):
-                    batch = self._apply(stage, processor, batch)
-                with Timer(self.stats[mix["id"]]):
-                    selector.add(batch)
-                self.stats[mix["id"]].rows_in += len(batch)
+                self._through(chain, processors, 0, batch, selector, mix)
+            self._drain(chain, processors, selector, mix)
         finally:
             selector.close()
         picks = self._select(mix, selector, allocations)
         return [self._write(write, selector, picks) for write in writes]
+
+    def _through(self, chain: list, processors: list, start: int, batch: list, selector, mix: dict) -> None:
+        """Run a batch through the chain from stage `start`, into the mix."""
+        for stage, processor in zip(chain[start:], processors[start:]):
+            batch = self._apply(stage, processor, batch)
+        with Timer(self.stats[mix["id"]]):
+            selector.add(batch)
+        self.stats[mix["id"]].rows_in += len(batch)
+
+    def _drain(self, chain: list, processors: list, selector, mix: dict) -> None:
+        """Stages that hold examples until the stream ends (`agreement`) let them go, in order."""
+        for number, (stage, processor) in enumerate(zip(chain, processors)):
+            finish = getattr(processor, "finish", None)
+            if finish is None:
+                continue
+            stats, rejects = self.stats[stage["id"]], []
+            with Timer(stats):
+                released = finish(rejects)
+            stats.rows_out += len(released)
+            self.rejects.add(stats, rejects)
+            self.reports.append(processor.report)
+            self._through(chain, processors, number + 1, released, selector, mix)
 
     def _write(self, write: dict, selector: MixSelector, picks: list) -> dict:
         stats = self.stats[write["id"]]

@@ -68,6 +68,7 @@ def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.dat
                   for stage_id, a in result.allocations.items()],
         "accounting": accounting(plan, stats),
         "costs": costs(plan, stats, result.used_rows),
+        "agreement": result.agreement,
         "started_at": started.isoformat(timespec="seconds"),
         "seconds": round(result.seconds, 6),
     }

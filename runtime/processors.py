@@ -13,6 +13,7 @@ from typing import Callable
 
 from xxhash import xxh3_128_digest
 
+from .agreement import Agreement
 from .decontaminate import Decontaminate
 from .errors import RunError
 from .filters import ROW_CHECKS
@@ -43,6 +44,8 @@ def make_processor(stage: dict, seed: int, rows_of: Callable | None = None,
         return NearDedup(stage, seed).process
     if op == "score":
         return _score_filter(stage, allowed_scorers)
+    if op == "agreement":
+        return Agreement(stage)
     raise RunError(f"this runtime cannot execute `{op}` stages yet ({stage['id']})",
                    hint="remove the rule from the filter, or use a recipekit that supports it")
 

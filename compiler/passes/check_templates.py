@@ -36,8 +36,8 @@ def check_templates(recipe: ast.Recipe, context: CheckContext, sink: DiagnosticS
             found = context.lookup(entry.name.value)
             if isinstance(found, ast.SourceDecl):
                 _check_example_fields(found, entry.name, "mixed without a template", sink)
-            if mix.balance is not None:
-                _check_balance_field(mix.balance, entry, found, context, sink)
+            for field, purpose in _mix_fields(mix, context, sink):
+                _check_entry_field(field, purpose, entry, found, context, sink)
 
 
 def fields_of(source: ast.SourceDecl) -> dict[str, ast.FieldDecl]:
@@ -137,15 +137,44 @@ def _key_value(key) -> tuple:
     return (type(key).__name__, key.value)
 
 
-def _check_balance_field(field: ast.Name, entry: ast.MixEntry, found, context: CheckContext, sink) -> None:
-    """`balance = category` needs `category` in the source of every entry."""
+_AGREEMENT_FIELDS = ("item", "annotator", "label")
+_AGREEMENT_METHODS = ("percent", "cohen", "fleiss")
+
+
+def _mix_fields(mix: ast.MixDecl, context: CheckContext, sink: DiagnosticSink) -> list[tuple[ast.Name, str]]:
+    """The source fields a mix reads from its examples: `balance`, and `agreement`'s options."""
+    fields = [(mix.balance, "to balance on")] if mix.balance is not None else []
+    filter_decl = context.lookup(mix.filter.value) if mix.filter else None
+    for rule in filter_decl.rules if isinstance(filter_decl, ast.FilterDecl) else ():
+        if isinstance(rule, ast.AgreementRule):
+            fields += _agreement_fields(rule, sink)
+    return fields
+
+
+def _agreement_fields(rule: ast.AgreementRule, sink: DiagnosticSink) -> list[tuple[ast.Name, str]]:
+    options = {o.key.value: o.value for o in rule.options}
+    missing = [k for k in _AGREEMENT_FIELDS if not isinstance(options.get(k), ast.Name)]
+    if missing:
+        sink.report("S007", rule.span, f"`agreement` needs {', '.join(f'`{k}`' for k in missing)}",
+                    label="which fields identify the item, the annotator and the label?",
+                    hint="agreement >= 0.6 { item = id, annotator = worker, label = label }")
+    method = options.get("method")
+    if method is not None and not (isinstance(method, ast.Name) and method.value in _AGREEMENT_METHODS):
+        sink.report("S008", method.span, "`method` is `percent`, `cohen` or `fleiss`", label="unknown method",
+                    hint=did_you_mean(getattr(method, "value", ""), _AGREEMENT_METHODS))
+    return [(options[k], f"as the agreement {k}") for k in _AGREEMENT_FIELDS if k not in missing]
+
+
+def _check_entry_field(field: ast.Name, purpose: str, entry: ast.MixEntry, found, context: CheckContext,
+                       sink) -> None:
+    """A field the mix needs must be in the source of every entry."""
     source = found if isinstance(found, ast.SourceDecl) else (
         context.source_of(found) if isinstance(found, (ast.TemplateDecl, ast.ExpandDecl)) else None)
     if source is None or field.value in fields_of(source):
         return
     sink.report(
         "N106", field.span, f"mix entry `{entry.name.value}` reads source `{source.name.value}`, "
-        f"which has no field `{field.value}` to balance on", label="not in every entry's source",
+        f"which has no field `{field.value}` {purpose}", label="not in every entry's source",
         secondary=[Label(entry.name.span, "this entry")],
         hint=did_you_mean(field.value, fields_of(source)) or f"declare `{field.value}` in `{source.name.value}`",
     )
