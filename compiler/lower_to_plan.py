@@ -137,6 +137,7 @@ class Lowering:
             "system": output.system.value if output.system else None,
             "order": {"by": "quality", "descending": output.order[1].value == "desc"} if output.order
             else {"by": "random", "descending": False},
+            "review": _num(output.review),
         })
 
 

@@ -348,6 +348,7 @@ class OutputDecl:
     provenance: tuple[Name, ...] = _tuple()
     system: Str | None = None
     order: tuple[Name, ...] = _tuple()  # () or (random,): keyed shuffle; (quality, desc|asc)
+    review: Number | None = None  # how many examples to sample for expert review
     span: Span = _span()
 
 

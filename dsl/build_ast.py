@@ -311,7 +311,8 @@ class AstBuilder:
             name, path, mix,
             format=r.name(r.attrs.get("format"), OPTIONS["output_format"]),
             provenance=provenance, system=r.string(r.attrs.get("system")),
-            order=self.order(r, r.attrs.get("order")), span=stmt.span,
+            order=self.order(r, r.attrs.get("order")), review=r.number(r.attrs.get("review"), integer=True),
+            span=stmt.span,
         )
 
     def order(self, r: BlockReader, attr: Attr | None) -> tuple[ast.Name, ...]:

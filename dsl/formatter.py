@@ -215,6 +215,7 @@ def format_output(decl: ast.OutputDecl) -> Node:
         format_provenance(decl.provenance),
         attribute("system", decl.system),
         leaf("order = " + " ".join(w.value for w in decl.order), decl.order[0].span) if decl.order else None,
+        attribute("review", decl.review),
     ])
 
 

@@ -23,7 +23,7 @@ ATTRIBUTES = {
     "filter": ("ordered",),
     "mix": ("size", "filter", "temperature", "on_short", "max_epochs", "max_verb_share", "min_verb_diversity",
             "balance", "max_share"),
-    "output": ("to", "format", "provenance", "system", "order"),
+    "output": ("to", "format", "provenance", "system", "order", "review"),
 }
 
 NESTED_BLOCKS = {

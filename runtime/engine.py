@@ -20,6 +20,7 @@ import attrs
 
 from .diversity import check_diversity
 from .errors import RunError
+from .keyed import stage_seed
 from .paraphrase import Expander
 from .processors import make_processor
 from .readers import read_source
@@ -27,7 +28,7 @@ from .records import Reject, SourceRow
 from .render import Renderer
 from .select import MixSelector
 from .stats import RejectSink, StageStats, Timer
-from .writer import order_picks, write_output, write_primary
+from .writer import order_picks, write_output, write_primary, write_review
 
 DEFAULT_BATCH = 4096
 
@@ -118,7 +119,7 @@ class Engine:
         finally:
             selector.close()
         picks = self._select(mix, selector, allocations)
-        return [self._write(write, selector, picks) for write in writes]
+        return [written for write in writes for written in self._write(write, selector, picks)]
 
     def _through(self, chain: list, processors: list, start: int, batch: list, selector, mix: dict) -> None:
         """Run a batch through the chain from stage `start`, into the mix."""
@@ -151,7 +152,13 @@ class Engine:
             else:
                 rows = write_output(path, order_picks(picks, selector, write["id"]), selector, write["params"])
         stats.rows_in, stats.rows_out = len(picks), rows
-        return {"stage": write["id"], "path": write["params"]["path"], "rows": rows}
+        written = [{"stage": write["id"], "path": write["params"]["path"], "rows": rows}]
+        if write["params"]["review"]:
+            salt = stage_seed(self.seed, write["id"] + "#review")
+            review, count = write_review(path, write["params"]["review"], salt)
+            written.append({"stage": write["id"] + "#review", "path": review.relative_to(self.settings.run_dir).as_posix(),
+                            "rows": count})
+        return written
 
     def _rows_of(self, read_id: str):
         """Every row of a source that is not a mix entry (an evaluation set), counted as read."""

@@ -10,10 +10,13 @@ same order: by key, ties by (entry, arrival index, epoch).
 
 from __future__ import annotations
 
+import heapq
 import os
 from pathlib import Path
 
 import numpy as np
+import orjson
+from xxhash import xxh3_64_intdigest
 
 from .format import format_example
 from .ordered_spill import bucket_of
@@ -92,3 +95,14 @@ def _atomically(path: Path, fill) -> int:
         os.fsync(out.fileno())
     os.replace(scratch, path)
     return rows
+
+
+def write_review(output: Path, count: int, salt: int) -> tuple[Path, int]:
+    """A seeded sample of `count` lines of a written output, for expert review: the
+    lines whose ids have the smallest keyed hashes, in that order, beside the output
+    as `NAME.review.jsonl`."""
+    with output.open("rb") as handle:
+        keyed_lines = [(xxh3_64_intdigest(orjson.loads(line)["id"].encode(), salt), line) for line in handle]
+    chosen = heapq.nsmallest(count, keyed_lines)
+    review = output.with_name(output.name.removesuffix(".jsonl") + ".review.jsonl")
+    return review, _atomically(review, lambda out: out.writelines(line for _, line in chosen) or len(chosen))

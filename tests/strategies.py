@@ -222,6 +222,7 @@ outputs = st.builds(
     ),
     system=optional(strings),
     order=st.sampled_from([(), (ast.Name("quality"), ast.Name("desc")), (ast.Name("quality"), ast.Name("asc"))]),
+    review=optional(integers()),
 )
 
 declarations = st.one_of(sources, templates, paraphrases, expands, filters, mixes, outputs)

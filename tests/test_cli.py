@@ -232,3 +232,16 @@ def test_quality_ordered_output_puts_the_best_first(project: Path) -> None:
     assert result.returncode == 0, result.stderr
     written = [json.loads(line)["output"] for line in (project / "out" / "train.jsonl").read_text().splitlines()]
     assert written[0] == rows[1][1] and written[-1] == rows[2][1]  # full score first, refusal last
+
+
+def test_a_review_sample_beside_the_output(project: Path) -> None:
+    (project / "rows.jsonl").write_text("".join(f'{{"instruction": "Say {i}.", "output": "{i}"}}\n' for i in range(10)))
+    (project / "r.recipe").write_text(GOOD.replace('to = "train.jsonl"\n', 'to = "train.jsonl"\n  review = 3\n'))
+    assert run("run", "r.recipe", "--out", "out", "--quiet").returncode == 0
+    output = (project / "out" / "train.jsonl").read_text().splitlines()
+    review = (project / "out" / "train.review.jsonl").read_text().splitlines()
+    assert len(review) == 3 and set(review) <= set(output)
+    manifest = json.loads((project / "out" / "manifest.json").read_text())
+    assert [o["path"] for o in manifest["outputs"]] == ["train.jsonl", "train.review.jsonl"]
+    assert run("run", "r.recipe", "--out", "again", "--quiet").returncode == 0
+    assert (project / "again" / "train.review.jsonl").read_text().splitlines() == review

@@ -46,6 +46,8 @@ def _positives(decl):
         yield decl.variants, "the number of variants", True
     elif isinstance(decl, ast.TemplateDecl) and decl.fewshot is not None:
         yield decl.fewshot.count, "the number of exemplars", True
+    elif isinstance(decl, ast.OutputDecl):
+        yield decl.review, "the review sample size", True
     elif isinstance(decl, ast.SourceDecl) and decl.cost is not None:
         yield decl.cost.usd_per_hour, "a rate", False
         yield decl.cost.minutes_per_example, "a time per example", False
