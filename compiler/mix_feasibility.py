@@ -11,6 +11,7 @@ from pathlib import Path
 from ..dsl import ast
 from ..dsl.diagnostics import DiagnosticSink
 from ..runtime.mixing import Allocation, allocate
+from ..runtime.plan_graph import filter_chain
 from .source_sizes import entry_sizes
 
 
@@ -28,19 +29,13 @@ def solve_mixes(plan: dict, root: Path) -> dict[str, Allocation | None]:
 
 
 def _available(mix: dict, stages: dict, sizes: dict) -> dict[str, int] | None:
-    union = _upstream_union(mix, stages)
+    union, _ = filter_chain(stages, mix)
     counts = {}
     for name, stage_id in zip(union["params"]["entries"], union["inputs"]):
         if sizes.get(stage_id) is None:
             return None
         counts[name] = sizes[stage_id]
     return counts
-
-
-def _upstream_union(stage: dict, stages: dict) -> dict:
-    while stage["op"] != "union":
-        stage = stages[stage["inputs"][0]]
-    return stage
 
 
 def check_mix_feasibility(recipe: ast.Recipe, plan: dict, root: Path, sink: DiagnosticSink) -> None:

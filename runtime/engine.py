@@ -22,6 +22,7 @@ from .diversity import check_diversity
 from .errors import RunError
 from .keyed import stage_seed
 from .paraphrase import Expander
+from .plan_graph import filter_chain
 from .processors import make_processor
 from .readers import read_source
 from .records import Reject, SourceRow
@@ -108,10 +109,9 @@ class Engine:
     # -- one mix and the outputs that write it ---------------------------------
 
     def _run_mix(self, mix: dict, writes: list[dict], allocations: dict) -> list[dict]:
-        chain = self._filters_between(mix)
+        union, chain = filter_chain(self.stages, mix)
         processors = [make_processor(s, self.seed, self._rows_of, self.settings.allowed_scorers) for s in chain]
         selector = MixSelector(mix, self.seed, self.work / mix["id"].replace(":", "-"), writes)
-        union = self.stages[chain[0]["inputs"][0]] if chain else self.stages[mix["inputs"][0]]
         try:
             for batch in self._union_batches(union):
                 self._through(chain, processors, 0, batch, selector, mix)
@@ -164,13 +164,6 @@ class Engine:
         """Every row of a source that is not a mix entry (an evaluation set), counted as read."""
         for rows in self._read_batches(self.stages[read_id]):
             yield from rows
-
-    def _filters_between(self, mix: dict) -> list[dict]:
-        chain, stage = [], self.stages[mix["inputs"][0]]
-        while stage["op"] != "union":
-            chain.append(stage)
-            stage = self.stages[stage["inputs"][0]]
-        return list(reversed(chain))
 
     def _apply(self, stage: dict, processor, batch: list[dict]) -> list[dict]:
         stats = self.stats[stage["id"]]

@@ -19,6 +19,7 @@ import xxhash
 from jsonschema import Draft202012Validator
 
 from .diversity import summary as diversity_summary
+from .plan_graph import filter_chain
 from .scorers import plugin_versions
 
 MANIFEST_VERSION = "1.0"
@@ -116,16 +117,13 @@ def accounting(plan: dict, stats: dict) -> dict:
     stages = {s["id"]: s for s in plan["stages"]}
     mixes = []
     for mix in (s for s in plan["stages"] if s["op"] == "mix"):
-        chain, stage = [], stages[mix["inputs"][0]]
-        while stage["op"] != "union":
-            chain.append(stats[stage["id"]])
-            stage = stages[stage["inputs"][0]]
+        union, chain = filter_chain(stages, mix)
         mix_stats = stats[mix["id"]]
         unsampled = mix_stats.dropped.get("unsampled", 0)
         mixes.append({
             "mix": mix["id"],
-            "examples_in": stats[stage["id"]].rows_in,
-            "rejected": sum(sum(s.dropped.values()) for s in chain),
+            "examples_in": stats[union["id"]].rows_in,
+            "rejected": sum(sum(stats[s["id"]].dropped.values()) for s in chain),
             "unsampled": unsampled,
             "selected": mix_stats.rows_in - unsampled,
             "written": mix_stats.rows_out,

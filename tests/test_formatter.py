@@ -10,9 +10,7 @@ rewrites the .out files.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,17 +23,7 @@ from recipekit.dsl.load import load_text
 from recipekit.dsl.parser import lex
 
 
-def _load_strategies():
-    name = "recipekit_tests_strategies"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("strategies.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-strategies = _load_strategies()
+import strategies  # noqa: E402  (tests/ is on sys.path: see conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.recipe"))

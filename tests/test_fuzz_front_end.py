@@ -11,9 +11,7 @@ same meaning.
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,17 +25,7 @@ from recipekit.dsl.load import LoadResult, load_file, load_text
 from recipekit.dsl.render import render_human
 
 
-def _load_strategies():
-    name = "recipekit_tests_strategies"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("strategies.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-strategies = _load_strategies()
+import strategies  # noqa: E402  (tests/ is on sys.path: see conftest.py)
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 
