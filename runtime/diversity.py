@@ -48,6 +48,42 @@ def leading_verb(instruction: str) -> str:
     return "(none)"
 
 
+class VerbIds:
+    """Leading verbs as small ids, in order of first appearance.
+
+    Most instructions are decided by their first word alone (one that is not
+    a courtesy word or an opening clause): that word's id is remembered, so
+    the regular expression runs once per distinct first word, not per row.
+    """
+
+    _CACHE_LIMIT = 1 << 16
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.by_word: dict[str, int] = {}
+
+    def __call__(self, instruction: str) -> int:
+        head = instruction[:40].split(None, 1)
+        if len(head) == 2:  # the first word ended inside the slice: it is whole
+            known = self.by_word.get(head[0])
+            if known is not None:
+                return known
+        verb = leading_verb(instruction)
+        number = self.ids.setdefault(verb, len(self.ids))
+        if len(head) == 2 and _decided_by(head[0]) and len(self.by_word) < self._CACHE_LIMIT:
+            self.by_word[head[0]] = number
+        return number
+
+
+def _decided_by(first: str) -> bool:
+    """Whether `leading_verb` looks no further than this first word."""
+    match = _WORD.search(first)
+    if match is None:
+        return False
+    word = match.group(0).lower()
+    return word not in _SKIP and word not in _CLAUSE
+
+
 def normalized_entropy(counts: Counter) -> float:
     total = sum(counts.values())
     if total == 0 or len(counts) < 2:

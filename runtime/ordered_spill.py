@@ -18,32 +18,51 @@ import numpy as np
 
 BUCKETS = 64
 _SHIFT = 64 - BUCKETS.bit_length() + 1
+_FLUSH = 1 << 18  # bytes a bucket buffers before it writes
 
 
 class _Bucket:
-    __slots__ = ("path", "handle", "keys", "pools", "indices", "lengths")
+    __slots__ = ("path", "handle", "buffer", "keys", "pools", "indices", "lengths")
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.handle = path.open("wb")
+        self.buffer = bytearray()
         self.keys, self.pools = array("Q"), array("H")
         self.indices, self.lengths = array("I"), array("I")
+
+    def flush(self) -> None:
+        if self.buffer and not self.handle.closed:
+            self.handle.write(self.buffer)
+            self.buffer.clear()
 
 
 class OrderedSpill:
     def __init__(self, work_dir: Path) -> None:
         self.buckets = [_Bucket(work_dir / f"ordered-{b:02d}.jsonl") for b in range(BUCKETS)]
 
-    def add(self, key: int, pool: int, index: int, line: bytes) -> None:
-        bucket = self.buckets[key >> _SHIFT]
-        bucket.keys.append(key)
-        bucket.pools.append(pool)
-        bucket.indices.append(index)
-        bucket.lengths.append(len(line))
-        bucket.handle.write(line)
+    def add_run(self, keys: list[int], pool: int, first: int, examples: list, fmt) -> None:
+        """Spill `fmt(example)` for arrivals `first`, `first + 1`, ... of one pool.
+
+        Each line goes into its bucket's buffer at once: keeping millions of
+        freshly dumped `bytes` alive, even briefly, costs several times the
+        dumping (the allocator's large-block path)."""
+        buckets, shift = self.buckets, _SHIFT
+        for index, key, example in zip(range(first, first + len(keys)), keys, examples):
+            line = fmt(example)
+            bucket = buckets[key >> shift]
+            bucket.keys.append(key)
+            bucket.pools.append(pool)
+            bucket.indices.append(index)
+            bucket.lengths.append(len(line))
+            bucket.buffer += line
+        for bucket in buckets:
+            if len(bucket.buffer) > _FLUSH:
+                bucket.flush()
 
     def close(self) -> None:
         for bucket in self.buckets:
+            bucket.flush()
             bucket.handle.close()
 
     def write(self, out, chosen: list[np.ndarray], extra: dict[int, list[tuple]]) -> int:
@@ -58,10 +77,10 @@ class OrderedSpill:
             if not bucket.keys and not extra.get(number):
                 continue
             order, starts, ends = _chosen_in_order(bucket, chosen)
-            data = bucket.path.read_bytes()
+            data = memoryview(bucket.path.read_bytes())  # slices without copies
             repeats = extra.get(number)
             if repeats:  # rare (upsampling): merge them in with a general sort
-                records = [(int(bucket.keys[i]), bucket.pools[i], bucket.indices[i], 0, data[a:b])
+                records = [(int(bucket.keys[i]), bucket.pools[i], bucket.indices[i], 0, bytes(data[a:b]))
                            for i, a, b in zip(order, starts, ends)] + repeats
                 records.sort(key=lambda record: record[:4])
                 out.writelines(record[4] for record in records)

@@ -150,15 +150,17 @@ class Renderer:
     def _render_one(self, row: SourceRow) -> dict:
         """`_render_row` for a template with one phrasing of each part and no exemplars."""
         rid, fields = row.id, row.fields
-        return {
+        example = {
             "instruction": self.instructions[0](fields),
             "input": self.inputs[0](fields),
             "output": self.outputs[0](fields),
             "_key": xxh3_64_intdigest(IDENTITY.pack(rid.row, rid.part, 0, 0, 0), self.salts[0]),
             "_entry": self.entry,
             "_prov": Provenance(rid.source, rid.row, rid.part, self.template, _ONLY[0]),
-            **({"_carry": {f: fields.get(f) for f in self.carry}} if self.carry else {}),
         }
+        if self.carry:
+            example["_carry"] = {f: fields.get(f) for f in self.carry}
+        return example
 
     def _render_row(self, row: SourceRow) -> Iterator[dict]:
         rid = row.id

@@ -28,7 +28,7 @@ import numpy as np
 import orjson
 from xxhash import xxh3_64_intdigest
 
-from .diversity import leading_verb
+from .diversity import VerbIds
 from .errors import RunError
 from .format import first_epoch_formatter
 from .keyed import by_quality, repeat_key, stage_seed
@@ -84,7 +84,7 @@ class MixSelector:
         self.format_first = first_epoch_formatter(self.primary["params"]) if writes else None
         self.ordered = OrderedSpill(work_dir) if writes else None
         self.keep_json = len(writes) > 1 or stage["params"]["on_short"] == "repeat"
-        self.verb_ids: dict[str, int] = {}
+        self.verb_ids = VerbIds()
         self.short: dict[str, int] = {}  # entries left short by a cap
         self.balance = stage["params"].get("balance")
         self.category_ids: dict[str, int] = {}
@@ -94,33 +94,45 @@ class MixSelector:
                 pool.handle = pool.path.open("wb")
 
     def add(self, examples: list[dict]) -> None:
-        pools, by_name, salt, order_salts = self.pools, self.by_name, self.salt, self.order_salts
-        primary = self.primary["id"] if self.primary else None
-        format_first, spill = self.format_first, self.ordered
-        for example in examples:
-            number = by_name[example["_entry"]]
-            pool = pools[number]
-            index = len(pool.keys)
-            prov = example["_prov"]
-            pool.source = prov.source
-            pool.identity.append(example["_key"])
-            verb = leading_verb(example["instruction"])
-            pool.verbs.append(self.verb_ids.setdefault(verb, len(self.verb_ids)))
-            if self.balance is not None:
-                value = json_text(example["_carry"].get(self.balance["field"]))
-                pool.categories.append(self.category_ids.setdefault(value, len(self.category_ids)))
-            pool.rows.append(prov.row)
-            pool.parts.append(prov.part)
-            identity = example["_key"].to_bytes(8, "big")
-            pool.keys.append(xxh3_64_intdigest(identity, salt))
-            for write_id, keys in pool.order_keys.items():
-                order_key = xxh3_64_intdigest(identity, order_salts[write_id])
-                if write_id in self.by_quality:
-                    order_key = by_quality(example.get("_score", 0.0), order_key, self.by_quality[write_id])
-                keys.append(order_key)
-                if write_id == primary:
-                    spill.add(order_key, number, index, format_first(example))
-            if self.keep_json:
+        """Remember a batch, column by column: one run of examples of the same entry at a time."""
+        start = 0
+        while start < len(examples):
+            entry = examples[start]["_entry"]
+            end = start + 1
+            while end < len(examples) and examples[end]["_entry"] == entry:
+                end += 1
+            self._add_run(self.by_name[entry], examples[start:end] if start or end < len(examples) else examples)
+            start = end
+
+    def _add_run(self, number: int, run: list[dict]) -> None:
+        pool = self.pools[number]
+        first = len(pool.keys)
+        ids = [e["_key"] for e in run]
+        provs = [e["_prov"] for e in run]
+        pool.source = provs[-1].source
+        pool.identity.extend(ids)
+        pool.rows.extend([p.row for p in provs])
+        pool.parts.extend([p.part for p in provs])
+        verb_id = self.verb_ids
+        pool.verbs.extend([verb_id(e["instruction"]) for e in run])
+        if self.balance is not None:
+            field, ids_of = self.balance["field"], self.category_ids
+            pool.categories.extend([ids_of.setdefault(v, len(ids_of)) for v in
+                                    (json_text(e["_carry"].get(field)) for e in run)])
+        packed = [i.to_bytes(8, "big") for i in ids]
+        salt = self.salt
+        pool.keys.extend([xxh3_64_intdigest(b, salt) for b in packed])
+        for write_id, keys in pool.order_keys.items():
+            salt = self.order_salts[write_id]
+            order = [xxh3_64_intdigest(b, salt) for b in packed]
+            if write_id in self.by_quality:
+                descending = self.by_quality[write_id]
+                order = [by_quality(e.get("_score", 0.0), k, descending) for e, k in zip(run, order)]
+            keys.extend(order)
+            if self.primary is not None and write_id == self.primary["id"]:
+                self.ordered.add_run(order, number, first, run, self.format_first)
+        if self.keep_json:
+            for example in run:
                 data = orjson.dumps(example, default=list) + b"\n"  # Provenance -> list
                 pool.handle.write(data)
                 pool.offsets.append(pool.position)
@@ -223,7 +235,7 @@ class MixSelector:
 
     def verb_counts(self, picks: list[Pick]) -> Counter:
         """How often each leading verb occurs among the picked examples (repeats included)."""
-        names = {number: verb for verb, number in self.verb_ids.items()}
+        names = {number: verb for verb, number in self.verb_ids.ids.items()}
         counts = Counter(self.pools[p.pool].verbs[p.index] for p in picks)
         return Counter({names[number]: count for number, count in counts.items()})
 

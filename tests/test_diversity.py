@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from recipekit.compiler.compile import compile_file
-from recipekit.runtime.diversity import leading_verb, normalized_entropy
+from hypothesis import given, settings, strategies as st
+
+from recipekit.runtime.diversity import VerbIds, leading_verb, normalized_entropy
 from recipekit.runtime.engine import RunSettings
 from recipekit.runtime.run import run_plan
 
@@ -28,6 +30,20 @@ CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora"
 ])
 def test_leading_verb(instruction: str, verb: str) -> None:
     assert leading_verb(instruction) == verb
+
+
+_WORDS = st.sampled_from(["Write", "write", "Please", "given", "Given,", "what", "List:", "x" * 45, "éclair",
+                          "Sort", "can", "you", "a", ",", "...", "\t", "2", "don't"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_WORDS, max_size=8).map(" ".join), max_size=30))
+def test_verb_ids_agree_with_leading_verb(instructions: list[str]) -> None:
+    """The first-word cache never changes a verb: ids map back to `leading_verb`."""
+    ids = VerbIds()
+    numbers = [ids(text) for text in instructions]
+    names = {number: verb for verb, number in ids.ids.items()}
+    assert [names[n] for n in numbers] == [leading_verb(text) for text in instructions]
 
 
 def test_normalized_entropy() -> None:
