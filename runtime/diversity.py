@@ -48,31 +48,39 @@ def leading_verb(instruction: str) -> str:
     return "(none)"
 
 
-class VerbIds:
-    """Leading verbs as small ids, in order of first appearance.
+class LeadingVerbs:
+    """`leading_verb`, remembering what a first word decides.
 
     Most instructions are decided by their first word alone (one that is not
-    a courtesy word or an opening clause): that word's id is remembered, so
+    a courtesy word or an opening clause): the answer is kept by that word, so
     the regular expression runs once per distinct first word, not per row.
+    `value(verb)` maps each verb to what the caller keeps (an id, the text).
     """
 
     _CACHE_LIMIT = 1 << 16
 
-    def __init__(self) -> None:
-        self.ids: dict[str, int] = {}
-        self.by_word: dict[str, int] = {}
+    def __init__(self, value=None) -> None:
+        self.value = value or (lambda verb: verb)
+        self.by_word: dict = {}
 
-    def __call__(self, instruction: str) -> int:
+    def __call__(self, instruction: str):
         head = instruction[:40].split(None, 1)
         if len(head) == 2:  # the first word ended inside the slice: it is whole
             known = self.by_word.get(head[0])
             if known is not None:
                 return known
-        verb = leading_verb(instruction)
-        number = self.ids.setdefault(verb, len(self.ids))
+        value = self.value(leading_verb(instruction))
         if len(head) == 2 and _decided_by(head[0]) and len(self.by_word) < self._CACHE_LIMIT:
-            self.by_word[head[0]] = number
-        return number
+            self.by_word[head[0]] = value
+        return value
+
+
+class VerbIds(LeadingVerbs):
+    """Leading verbs as small ids, in order of first appearance (`ids`: verb -> id)."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        super().__init__(lambda verb: self.ids.setdefault(verb, len(self.ids)))
 
 
 def _decided_by(first: str) -> bool:

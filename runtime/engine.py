@@ -13,10 +13,13 @@ import gc
 import itertools
 import shutil
 import time
+from array import array
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterator
 
 import attrs
+import numpy as np
 
 from .diversity import check_diversity
 from .errors import RunError
@@ -27,6 +30,7 @@ from .processors import make_processor
 from .readers import read_source
 from .records import Reject, SourceRow
 from .render import Renderer
+from .row_workers import WorkerPool, default_workers, parallel_job, spans
 from .select import MixSelector
 from .stats import RejectSink, StageStats, Timer
 from .writer import order_picks, write_output, write_primary, write_review
@@ -42,6 +46,9 @@ class RunSettings:
     limit: int | None = None  # rows per source, for a quick try
     allowed_scorers: tuple[str, ...] = ()  # scorer plugins the person running this trusts
     progress: Callable[[str, int], None] | None = None  # (stage id, rows done)
+    workers: int | None = None  # processes for row-local stages (runtime/row_workers.py); None: one per CPU
+    parallel_min_bytes: int = 16 << 20  # smaller inputs are not worth starting workers for
+    chunk_bytes: int = 4 << 20  # what one worker task reads
 
 
 @attrs.define
@@ -54,6 +61,8 @@ class RunResult:
     diversity: dict = attrs.field(factory=dict)  # mix stage id -> leading-verb counts of what it took
     used_rows: dict = attrs.field(factory=dict)  # source -> (row, part) of costly sources used
     agreement: list = attrs.field(factory=list)  # overall agreement of each `agreement` stage
+    workers: int = 1  # processes row-local stages could use
+    parallel_entries: list = attrs.field(factory=list)  # `mix/entry` run on worker processes
 
 
 class Engine:
@@ -65,6 +74,9 @@ class Engine:
         self.stats = {s["id"]: StageStats(s["id"], s["op"]) for s in plan["stages"]}
         self.recorded: set[str] = set()  # stages whose counts are final (shared stages run again)
         self.work = settings.run_dir / ".work"
+        self.workers = settings.workers if settings.workers is not None else default_workers()
+        self.pool = WorkerPool(self.workers)
+        self.parallel_entries: list[str] = []
 
     def run(self) -> RunResult:
         # Millions of short-lived dicts and no reference cycles: collect less often
@@ -95,10 +107,11 @@ class Engine:
                 outputs += self._run_mix(mix, writes, allocations)
             self.rejects.finish([s["id"] for s in self.plan["stages"]], self.settings.run_dir / "rejects.jsonl")
         finally:
+            self.pool.close()
             shutil.rmtree(self.work, ignore_errors=True)
         stats = [self.stats[s["id"]] for s in self.plan["stages"]]
         return RunResult(stats, outputs, allocations, self.rejects.count, time.perf_counter() - started,
-                         self.diversity, self.used_rows, self.reports)
+                         self.diversity, self.used_rows, self.reports, self.workers, self.parallel_entries)
 
     def _check_inputs(self) -> None:
         for stage in self.plan["stages"]:
@@ -113,8 +126,7 @@ class Engine:
         processors = [make_processor(s, self.seed, self._rows_of, self.settings.allowed_scorers) for s in chain]
         selector = MixSelector(mix, self.seed, self.work / mix["id"].replace(":", "-"), writes)
         try:
-            for batch in self._union_batches(union):
-                self._through(chain, processors, 0, batch, selector, mix)
+            self._stream_union(union, chain, processors, selector, mix, writes)
             self._drain(chain, processors, selector, mix)
         finally:
             selector.close()
@@ -194,22 +206,88 @@ class Engine:
         """Which rows of sources with a declared cost made it into the dataset."""
         costly = {s["id"].split(":", 1)[1] for s in self.plan["stages"]
                   if s["op"] == "read" and s["params"]["cost"] is not None}
-        for pick in picks:
-            pool = selector.pools[pick.pool]
+        for number, pool in enumerate(selector.pools):
             if pool.source in costly:
-                self.used_rows.setdefault(pool.source, set()).add((pool.rows[pick.index], pool.parts[pick.index]))
+                taken = np.flatnonzero(picks.taken(number, len(pool.keys)))
+                rows = np.frombuffer(pool.rows, dtype=np.int64)[taken].tolist()
+                parts = np.frombuffer(pool.parts, dtype=np.int64)[taken].tolist()
+                self.used_rows.setdefault(pool.source, set()).update(zip(rows, parts))
 
     # -- streaming the union ---------------------------------------------------
 
-    def _union_batches(self, union: dict) -> Iterator[list[dict]]:
+    def _stream_union(self, union: dict, chain: list, processors: list, selector, mix: dict,
+                      writes: list[dict]) -> None:
+        """Each entry in mix order, on worker processes when it can be, else in batches here."""
         first_time = union["id"] not in self.recorded
         for name, entry_id in zip(union["params"]["entries"], union["inputs"]):
+            job = self._parallel_job(name, self.stages[entry_id], chain, selector, writes)
+            if job is not None:
+                self._run_parallel(job, union if first_time else None, chain, processors, selector, mix)
+                continue
             for batch in self._entry_batches(name, self.stages[entry_id]):
                 if first_time:
                     self.stats[union["id"]].rows_in += len(batch)
                     self.stats[union["id"]].rows_out += len(batch)
-                yield batch
+                self._through(chain, processors, 0, batch, selector, mix)
         self.recorded.add(union["id"])
+
+    def _parallel_job(self, name: str, transform: dict, chain: list, selector, writes: list[dict]):
+        settings = self.settings
+        read = self.stages[transform["inputs"][0]]
+        if self.workers < 2 or settings.limit is not None or read["params"].get("format") != "jsonl":
+            return None
+        path = settings.root / read["params"]["path"]
+        if path.stat().st_size < settings.parallel_min_bytes:
+            return None
+        balance = selector.balance["field"] if selector.balance is not None else None
+        return parallel_job(name, transform, read, chain, self.seed, settings.root, writes, selector.keep_json, balance)
+
+    def _run_parallel(self, job, union: dict | None, chain: list, processors: list, selector, mix: dict) -> None:
+        """An entry's chunks from the workers, in file order: counts, rejects, dedup, the mix."""
+        number = selector.by_name[job.entry]
+        self.parallel_entries.append(f"{mix['id'].split(':', 1)[1]}/{job.entry}")
+        dedup = processors[-1].__self__ if job.dedup is not None else None
+        recorded = {job.read["id"], job.transform["id"]} & self.recorded
+        read_stats, seen = self.stats[job.read["id"]], 0
+        for chunk in self.pool.results(job, spans(self.settings.root / job.read["params"]["path"],
+                                                  self.settings.chunk_bytes)):
+            for count in chunk.counts:
+                if count.id not in recorded:
+                    stats = self.stats[count.id]
+                    stats.rows_in += count.rows_in
+                    stats.rows_out += count.rows_out
+                    stats.seconds += count.seconds
+                    self.rejects.add_encoded(stats, count.dropped, count.rejects)
+            if union is not None:
+                self.stats[union["id"]].rows_in += chunk.counts[1].rows_out
+                self.stats[union["id"]].rows_out += chunk.counts[1].rows_out
+            keep = self._dedup_columns(dedup, chunk) if dedup is not None else None
+            with Timer(self.stats[mix["id"]]):
+                selector.add_columns(number, chunk, keep)
+            self.stats[mix["id"]].rows_in += len(keep) if keep is not None else chunk.counts[-1].rows_out
+            seen += chunk.items
+            if self.settings.progress and job.read["id"] not in recorded:
+                self.settings.progress(read_stats.id, seen)
+        self.recorded.update({job.read["id"], job.transform["id"]})
+
+    def _dedup_columns(self, dedup, chunk) -> list[int]:
+        """Exact dedup of a chunk's examples by their keys: the positions kept."""
+        stats = self.stats[dedup.stage_id]
+        size = len(chunk.keys) // 16
+        with Timer(stats):
+            fresh = dedup.seen.add_batch(chunk.keys) if size else []
+            keep = [i for i, new in enumerate(fresh) if new]
+            if len(keep) < size:
+                dupes = [i for i, new in enumerate(fresh) if not new]
+                rows, parts = array("q", chunk.rows), array("q", chunk.parts)
+                starts = list(itertools.accumulate(array("I", chunk.text_lengths), initial=0))
+                keys = b"".join([chunk.keys[16 * i:16 * i + 16] for i in dupes])
+                encoded = dedup.encoded_rejects(chunk.source, [rows[i] for i in dupes], [parts[i] for i in dupes],
+                                                keys, [chunk.texts[starts[i]:starts[i + 1]] for i in dupes])
+                self.rejects.add_encoded(stats, Counter(duplicate=len(dupes)), encoded)
+        stats.rows_in += size
+        stats.rows_out += len(keep)
+        return keep
 
     def _entry_batches(self, name: str, stage: dict) -> Iterator[list[dict]]:
         transform = self._transform(name, stage)

@@ -18,23 +18,16 @@ import numpy as np
 
 BUCKETS = 64
 _SHIFT = 64 - BUCKETS.bit_length() + 1
-_FLUSH = 1 << 18  # bytes a bucket buffers before it writes
 
 
 class _Bucket:
-    __slots__ = ("path", "handle", "buffer", "keys", "pools", "indices", "lengths")
+    __slots__ = ("path", "handle", "keys", "pools", "indices", "lengths")
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.handle = path.open("wb")
-        self.buffer = bytearray()
         self.keys, self.pools = array("Q"), array("H")
         self.indices, self.lengths = array("I"), array("I")
-
-    def flush(self) -> None:
-        if self.buffer and not self.handle.closed:
-            self.handle.write(self.buffer)
-            self.buffer.clear()
 
 
 class OrderedSpill:
@@ -44,25 +37,39 @@ class OrderedSpill:
     def add_run(self, keys: list[int], pool: int, first: int, examples: list, fmt) -> None:
         """Spill `fmt(example)` for arrivals `first`, `first + 1`, ... of one pool.
 
-        Each line goes into its bucket's buffer at once: keeping millions of
-        freshly dumped `bytes` alive, even briefly, costs several times the
-        dumping (the allocator's large-block path)."""
-        buckets, shift = self.buckets, _SHIFT
-        for index, key, example in zip(range(first, first + len(keys)), keys, examples):
+        The lines are dumped into one buffer as they are made: keeping many
+        freshly dumped `bytes` alive, even for a batch, costs several times the
+        dumping itself (the allocator's large-block path)."""
+        buffer, lengths = bytearray(), array("I")
+        for example in examples:
             line = fmt(example)
-            bucket = buckets[key >> shift]
-            bucket.keys.append(key)
-            bucket.pools.append(pool)
-            bucket.indices.append(index)
-            bucket.lengths.append(len(line))
-            bucket.buffer += line
-        for bucket in buckets:
-            if len(bucket.buffer) > _FLUSH:
-                bucket.flush()
+            lengths.append(len(line))
+            buffer += line
+        self.add_lines(keys, pool, first, buffer, lengths, range(len(keys)))
+
+    def add_lines(self, keys: list[int], pool: int, first: int, lines, lengths: array, positions) -> None:
+        """Spill formatted lines: line `positions[n]` of the buffer `lines` (whose line
+        lengths are `lengths`) is arrival `first + n`. One write per bucket."""
+        if not keys:
+            return
+        bounds = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(np.frombuffer(lengths, dtype=np.uint32), out=bounds[1:])
+        where = np.arange(len(keys)) if isinstance(positions, range) else np.array(positions, dtype=np.int64)
+        starts, ends = bounds[where], bounds[where + 1]
+        key_array = np.array(keys, dtype=np.uint64)
+        numbers = (key_array >> np.uint64(_SHIFT)).astype(np.int64)
+        order = np.argsort(numbers, kind="stable")
+        data = memoryview(lines)
+        for group in np.split(order, np.flatnonzero(np.diff(numbers[order])) + 1):
+            bucket = self.buckets[int(numbers[group[0]])]
+            bucket.keys.frombytes(key_array[group].tobytes())
+            bucket.pools.extend(array("H", [pool]) * len(group))
+            bucket.indices.frombytes((group + first).astype(np.uint32).tobytes())
+            bucket.lengths.frombytes((ends[group] - starts[group]).astype(np.uint32).tobytes())
+            bucket.handle.write(b"".join([data[a:b] for a, b in zip(starts[group].tolist(), ends[group].tolist())]))
 
     def close(self) -> None:
         for bucket in self.buckets:
-            bucket.flush()
             bucket.handle.close()
 
     def write(self, out, chosen: list[np.ndarray], extra: dict[int, list[tuple]]) -> int:

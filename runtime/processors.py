@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 from typing import Callable
 
+import orjson
 from xxhash import xxh3_128_digest
 
 from .agreement import Agreement
@@ -85,6 +86,7 @@ class ExactDedup:
         if set(stage["params"]["normalize"]) == {"lower", "whitespace"}:  # the usual pair, inlined
             self.normalize = lambda text: " ".join(text.lower().split())
         self.seen = KeySet()
+        self.reason = f"duplicate of an earlier example on ({', '.join(self.fields)})"
 
     def key(self, example: dict) -> bytes:
         values = self.values(example)
@@ -102,9 +104,20 @@ class ExactDedup:
             if new:
                 kept.append(example)
             else:
-                reason = f"duplicate of an earlier example on ({', '.join(self.fields)})"
-                rejects.append(reject_for(self.stage_id, example, "duplicate", reason, key.hex()))
+                rejects.append(reject_for(self.stage_id, example, "duplicate", self.reason, key.hex()))
         return kept
+
+    def encoded_rejects(self, source: str, rows: list, parts: list, keys: bytes, quoted: list) -> bytes:
+        """rejects.jsonl lines for duplicates known by columns: the bytes `process` writes for
+        them, spliced from each example's JSON as `reject_for` quotes it (`quoted`)."""
+        head = orjson.dumps({"stage": self.stage_id, "rule": "duplicate", "reason": self.reason})[:-1]
+        where = b',"source":' + orjson.dumps(source)
+        out = bytearray()
+        for number, (row, part, text) in enumerate(zip(rows, parts, quoted)):
+            key = keys[16 * number:16 * number + 16].hex()
+            out += b'%s,"value":"%s"%s,"row":%d,"part":%d,"example":%s}\n' % (head, key.encode(), where, row, part,
+                                                                            text)
+        return bytes(out)
 
 
 def _score_filter(stage: dict, allowed: tuple[str, ...]) -> Processor:

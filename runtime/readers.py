@@ -62,8 +62,13 @@ _BOM = b"\xef\xbb\xbf"
 PARQUET_HINT = "pip install 'recipekit[parquet]'"
 
 
-def read_source(params: dict, root: pathlib.Path, stage_id: str, source: str) -> Iterator[SourceRow | Reject]:
-    """Rows and rejects of one `read` stage, in file order (see the module docstring)."""
+def read_source(params: dict, root: pathlib.Path, stage_id: str, source: str,
+                span: tuple[int, int, int] | None = None) -> Iterator[SourceRow | Reject]:
+    """Rows and rejects of one `read` stage, in file order (see the module docstring).
+
+    `span = (start, end, first_row)` reads only the JSONL lines that start at
+    byte offsets in [start, end), `start` being the start of line `first_row`:
+    how worker processes share a file (runtime/row_workers.py)."""
     fmt = params.get("format")
     if fmt not in FORMATS:
         raise RunError(f"unknown input format {fmt!r}", hint=f"formats are {', '.join(FORMATS)}",
@@ -74,7 +79,7 @@ def read_source(params: dict, root: pathlib.Path, stage_id: str, source: str) ->
     ctx = ReadContext(stage_id, source, file, path, schema, params.get("explode"))
     check_file(ctx)
     if fmt == "jsonl":
-        return read_jsonl(ctx)
+        return read_jsonl(ctx, *(span or ()))
     if fmt == "json":
         return read_json_array(ctx)
     if fmt == "parquet":
@@ -82,15 +87,18 @@ def read_source(params: dict, root: pathlib.Path, stage_id: str, source: str) ->
     return read_delimited(ctx, "\t" if fmt == "tsv" else ",")
 
 
-def read_jsonl(ctx: ReadContext) -> Iterator[SourceRow | Reject]:
+def read_jsonl(ctx: ReadContext, start: int = 0, end: int | None = None,
+               first_row: int = 0) -> Iterator[SourceRow | Reject]:
     loads, JSONDecodeError = orjson.loads, orjson.JSONDecodeError
     extract, source, row_id = ctx.schema.extract, ctx.source, make_row_id
     fast = ctx.explode is None
     with open_input(ctx) as f:
         try:
-            if f.read(3) != _BOM:
+            f.seek(start)
+            if start == 0 and f.read(3) != _BOM:
                 f.seek(0)
-            for row, raw in enumerate(f):
+            lines = f if end is None else _lines_before(f, end - f.tell())
+            for row, raw in enumerate(lines, first_row):
                 try:
                     record = loads(raw)
                 except JSONDecodeError as error:
@@ -105,6 +113,15 @@ def read_jsonl(ctx: ReadContext) -> Iterator[SourceRow | Reject]:
                 yield from ctx.record_rows(record, row, row + 1, f"line {row + 1}")
         except OSError as error:
             raise RunError(f"reading {ctx.path} failed: {error.strerror or error}", file=ctx.file) from error
+
+
+def _lines_before(f, budget: int) -> Iterator[bytes]:
+    """The lines of `f` that start within the next `budget` bytes."""
+    for raw in f:
+        if budget <= 0:
+            return
+        budget -= len(raw)
+        yield raw
 
 
 def bad_line(ctx: ReadContext, raw: bytes, row: int, error: orjson.JSONDecodeError) -> Reject:

@@ -77,6 +77,14 @@ _REJECT_FIELDS = tuple(field.name for field in attrs.fields(Reject))
 def reject_for(stage_id: str, example: dict, rule: str, reason: str, value: Any = None) -> Reject:
     """A reject for an example (after render): its identity, and its text for review."""
     prov = example["_prov"]
+    return Reject(stage_id, rule, reason, value, prov.source, prov.row, prov.part, example=quote(example))
+
+
+def quote(example: dict) -> dict:
+    """An example as a reject shows it: its id, entry and text."""
+    prov = example["_prov"]
     public = {"id": format(example["_key"], "016x"), "entry": example["_entry"], "instruction": example["instruction"],
               "input": example["input"], "output": example["output"]}
-    return Reject(stage_id, rule, reason, value, prov.source, prov.row, prov.part, example=public)
+    if prov.parent is not None:  # an expansion's variant: the rewrites are not in the text, say them
+        public["paraphrase"], public["parent"] = prov.paraphrase, prov.parent
+    return public

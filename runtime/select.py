@@ -17,6 +17,7 @@ with the epoch. What is not drawn is "unsampled".
 
 from __future__ import annotations
 
+import itertools
 import math
 from array import array
 from collections import Counter
@@ -65,6 +66,42 @@ class Pick(NamedTuple):
     pool: int
     index: int
     epoch: int
+
+
+class Picks:
+    """The drawn examples as three arrays (a million picks as tuples cost ~100 MB):
+    entry ("pool"), arrival index and epoch. Iterating gives `Pick`s."""
+
+    __slots__ = ("pool", "index", "epoch")
+
+    def __init__(self, pool: np.ndarray, index: np.ndarray, epoch: np.ndarray) -> None:
+        self.pool, self.index, self.epoch = pool, index, epoch
+
+    @classmethod
+    def join(cls, parts: list["Picks"]) -> "Picks":
+        if not parts:
+            return cls(*(np.zeros(0, dtype=np.int64) for _ in range(3)))
+        return cls(*(np.concatenate([getattr(p, name) for p in parts]) for name in cls.__slots__))
+
+    @classmethod
+    def of(cls, picks: list[Pick]) -> "Picks":
+        arrays = np.array(picks, dtype=np.int64).reshape(-1, 3)
+        return cls(arrays[:, 0].copy(), arrays[:, 1].copy(), arrays[:, 2].copy())
+
+    def __len__(self) -> int:
+        return len(self.pool)
+
+    def __iter__(self):
+        return map(Pick._make, zip(self.pool.tolist(), self.index.tolist(), self.epoch.tolist()))
+
+    def taken(self, number: int, size: int) -> np.ndarray:
+        """A mask over pool `number`'s arrivals: drawn at least once."""
+        mask = np.zeros(size, dtype=bool)
+        mask[self.index[self.pool == number]] = True
+        return mask
+
+    def reordered(self, order: np.ndarray) -> "Picks":
+        return Picks(self.pool[order], self.index[order], self.epoch[order])
 
 
 class MixSelector:
@@ -138,6 +175,47 @@ class MixSelector:
                 pool.offsets.append(pool.position)
                 pool.position += len(data)
 
+    def add_columns(self, number: int, chunk, keep: list[int] | None) -> None:
+        """`add` for examples a worker process sent as columns (runtime/row_workers.py):
+        those at positions `keep` (all when None), in order."""
+        pool = self.pools[number]
+        first = len(pool.keys)
+        ids, rows, parts = array("Q", chunk.ids), array("q", chunk.rows), array("q", chunk.parts)
+        verbs = chunk.verbs
+        if keep is not None:
+            ids, rows, parts = array("Q", [ids[i] for i in keep]), [rows[i] for i in keep], [parts[i] for i in keep]
+            verbs = [verbs[i] for i in keep]
+        pool.source = chunk.source
+        pool.identity.extend(ids)
+        pool.rows.extend(rows)
+        pool.parts.extend(parts)
+        verb_ids = self.verb_ids.ids
+        pool.verbs.extend([verb_ids.setdefault(v, len(verb_ids)) for v in verbs])
+        if self.balance is not None:
+            names, ids_of = chunk.categories, self.category_ids
+            pool.categories.extend([ids_of.setdefault(names[i], len(ids_of))
+                                    for i in (keep if keep is not None else range(len(names)))])
+        packed = [i.to_bytes(8, "big") for i in ids]
+        salt = self.salt
+        pool.keys.extend([xxh3_64_intdigest(b, salt) for b in packed])
+        positions = keep if keep is not None else range(len(ids))
+        for write_id, keys in pool.order_keys.items():
+            salt = self.order_salts[write_id]
+            order = [xxh3_64_intdigest(b, salt) for b in packed]
+            if write_id in self.by_quality:
+                scores, descending = array("d", chunk.scores), self.by_quality[write_id]
+                order = [by_quality(scores[i], k, descending) for i, k in zip(positions, order)]
+            keys.extend(order)
+            if self.primary is not None and write_id == self.primary["id"]:
+                self.ordered.add_lines(order, number, first, chunk.lines, array("I", chunk.line_lengths), positions)
+        if self.keep_json:
+            data, lengths = memoryview(chunk.jsons), array("I", chunk.json_lengths)
+            starts = list(itertools.accumulate(lengths, initial=0))
+            for i in positions:
+                pool.handle.write(data[starts[i]:starts[i + 1]])
+                pool.offsets.append(pool.position)
+                pool.position += lengths[i]
+
     def close(self) -> None:
         """Close the spill files (safe to call twice, and after a failure)."""
         for pool in self.pools:
@@ -156,13 +234,11 @@ class MixSelector:
                            hint="lower the share, allow repeats (`on_short = repeat`) or `on_short = shrink`")
         return allocation
 
-    def picks(self, allocation: Allocation) -> list[Pick]:
+    def picks(self, allocation: Allocation) -> Picks:
         if self.stage["params"].get("max_verb_share") is not None or self.balance is not None:
-            return self._capped_picks(allocation)
-        chosen: list[Pick] = []
-        for number, (pool, entry) in enumerate(zip(self.pools, allocation.entries)):
-            chosen.extend(self._pick(number, pool, entry.target))
-        return chosen
+            return Picks.of(self._capped_picks(allocation))
+        return Picks.join([self._pick(number, pool, entry.target)
+                           for number, (pool, entry) in enumerate(zip(self.pools, allocation.entries))])
 
     def caps(self, size: int) -> tuple[int, int]:
         """The most examples one leading verb, and one value of the `balance` field, may take."""
@@ -199,26 +275,37 @@ class MixSelector:
                 self.short[pool.name] = entry.target - taken
         return sorted(chosen)
 
-    def category_counts(self, picks: list[Pick]) -> dict[str, int]:
+    def category_counts(self, picks: Picks) -> dict[str, int]:
         """How many picked examples have each value of the `balance` field."""
         if self.balance is None:
             return {}
         names = {number: value for value, number in self.category_ids.items()}
-        counts = Counter(names[self.pools[p.pool].categories[p.index]] for p in picks)
-        return dict(sorted(counts.items()))
+        counts = self._count_ids(picks, "categories", len(names))
+        return dict(sorted((names[i], int(c)) for i, c in enumerate(counts) if c))
 
-    def _pick(self, number: int, pool: Pool, target: int) -> list[Pick]:
+    def _count_ids(self, picks: Picks, column: str, size: int) -> np.ndarray:
+        """How often each id of a per-example column (verbs, categories) was drawn."""
+        counts = np.zeros(size, dtype=np.int64)
+        for number, pool in enumerate(self.pools):
+            ids = np.frombuffer(getattr(pool, column), dtype=np.uint32)
+            if len(ids):
+                counts += np.bincount(ids[picks.index[picks.pool == number]], minlength=size)
+        return counts
+
+    def _pick(self, number: int, pool: Pool, target: int) -> Picks:
         size = len(pool.keys)
         if size == 0 or target == 0:
-            return []
+            return Picks.join([])
         epochs, remainder = divmod(target, size)
-        picks = [Pick(number, i, e) for e in range(epochs) for i in range(size)]
-        if remainder == 0:
-            return picks
-        keys = np.frombuffer(pool.keys, dtype=np.uint64) if epochs == 0 else self._epoch_keys(pool, epochs)
-        order = np.lexsort((np.arange(size), keys))[:remainder]  # smallest keys; ties by arrival
-        picks.extend(Pick(number, int(i), epochs) for i in np.sort(order))
-        return picks
+        index = [np.tile(np.arange(size, dtype=np.int64), epochs)]
+        epoch = [np.repeat(np.arange(epochs, dtype=np.int64), size)]
+        if remainder:
+            keys = np.frombuffer(pool.keys, dtype=np.uint64) if epochs == 0 else self._epoch_keys(pool, epochs)
+            order = np.lexsort((np.arange(size), keys))[:remainder]  # smallest keys; ties by arrival
+            index.append(np.sort(order).astype(np.int64))
+            epoch.append(np.full(remainder, epochs, dtype=np.int64))
+        index, epoch = np.concatenate(index), np.concatenate(epoch)
+        return Picks(np.full(len(index), number, dtype=np.int64), index, epoch)
 
     def _epoch_keys(self, pool: Pool, epoch: int) -> np.ndarray:
         """Fresh keys for a partial extra epoch, so it is not always the same prefix."""
@@ -233,11 +320,11 @@ class MixSelector:
             key = by_quality(example.get("_score", 0.0), key, self.by_quality[write_id])
         return key
 
-    def verb_counts(self, picks: list[Pick]) -> Counter:
+    def verb_counts(self, picks: Picks) -> Counter:
         """How often each leading verb occurs among the picked examples (repeats included)."""
         names = {number: verb for verb, number in self.verb_ids.ids.items()}
-        counts = Counter(self.pools[p.pool].verbs[p.index] for p in picks)
-        return Counter({names[number]: count for number, count in counts.items()})
+        counts = self._count_ids(picks, "verbs", len(names))
+        return Counter({names[i]: int(c) for i, c in enumerate(counts) if c})
 
     def read_example(self, pick: Pick, readers: list) -> dict:
         """An example read back from its JSON copy (only kept when `keep_json`)."""
@@ -245,13 +332,11 @@ class MixSelector:
         example["_prov"] = Provenance(*example["_prov"])
         return example
 
-    def unsampled(self, picks: list[Pick], batch: int = 4096):
+    def unsampled(self, picks: Picks, batch: int = 4096):
         """Batches of rejects for the examples no pick took, pool by pool, in arrival order."""
-        masks = [np.zeros(len(pool.keys), dtype=bool) for pool in self.pools]
-        for pick in picks:
-            masks[pick.pool][pick.index] = True
         stage_id = self.stage["id"]
-        for pool, taken in zip(self.pools, masks):
+        for number, pool in enumerate(self.pools):
+            taken = picks.taken(number, len(pool.keys))
             left = np.flatnonzero(~taken)
             for start in range(0, len(left), batch):
                 yield [Reject(stage_id, "unsampled", f"not drawn for entry `{pool.name}`",

@@ -61,6 +61,14 @@ class RejectSink:
             handle.write(orjson.dumps(reject.to_json()) + b"\n")
         self.count += len(rejects)
 
+    def add_encoded(self, stats: StageStats, dropped: Counter, encoded: bytes) -> None:
+        """Rejects already encoded as rejects.jsonl lines (by a worker process), with their rules."""
+        if not encoded:
+            return
+        self._handle(stats.id).write(encoded)
+        stats.dropped.update(dropped)
+        self.count += sum(dropped.values())
+
     def _handle(self, stage_id: str):
         handle = self.files.get(stage_id)
         if handle is None:

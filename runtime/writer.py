@@ -10,6 +10,7 @@ same order: by key, ties by (entry, arrival index, epoch).
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import os
 from pathlib import Path
@@ -20,70 +21,63 @@ from xxhash import xxh3_64_intdigest
 
 from .format import format_example
 from .ordered_spill import bucket_of
-from .select import MixSelector, Pick
+from .select import MixSelector, Pick, Picks
 
 
-def order_picks(picks: list[Pick], selector: MixSelector, write_id: str) -> list[Pick]:
+def order_picks(picks: Picks, selector: MixSelector, write_id: str) -> Picks:
     """Sort by the keyed output-order hash; repeats get keys salted with their epoch."""
     keys = np.empty(len(picks), dtype=np.uint64)
-    readers = [pool.path.open("rb") if selector.keep_json else None for pool in selector.pools]
-    try:
-        for n, pick in enumerate(picks):
-            pool = selector.pools[pick.pool]
-            if pick.epoch == 0:
-                keys[n] = pool.order_keys[write_id][pick.index]
-            else:
+    for number, pool in enumerate(selector.pools):
+        first = (picks.pool == number) & (picks.epoch == 0)
+        keys[first] = np.frombuffer(pool.order_keys[write_id], dtype=np.uint64)[picks.index[first]]
+    repeats = np.flatnonzero(picks.epoch > 0)
+    if len(repeats):
+        with _readers(selector) as readers:
+            for n in repeats.tolist():
+                pick = Pick(int(picks.pool[n]), int(picks.index[n]), int(picks.epoch[n]))
                 keys[n] = selector.repeat_order_key(write_id, selector.read_example(pick, readers), pick.epoch)
-    finally:
-        for reader in readers:
-            if reader is not None:
-                reader.close()
-    epochs = np.array([p.epoch for p in picks], dtype=np.int64)
-    indices = np.array([p.index for p in picks], dtype=np.int64)
-    pools = np.array([p.pool for p in picks], dtype=np.int64)
-    order = np.lexsort((epochs, indices, pools, keys))  # by key; ties by (pool, index, epoch)
-    return [picks[i] for i in order]
+    return picks.reordered(np.lexsort((picks.epoch, picks.index, picks.pool, keys)))  # ties by (pool, index, epoch)
 
 
-def write_output(path: Path, picks: list[Pick], selector: MixSelector, params: dict) -> int:
+def write_output(path: Path, picks: Picks, selector: MixSelector, params: dict) -> int:
     """Write the picks in order to `path` atomically; returns rows written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.partial")
-    readers = [pool.path.open("rb") if selector.keep_json else None for pool in selector.pools]
-    try:
-        with scratch.open("wb") as out:
-            for pick in picks:
-                out.write(format_example(selector.read_example(pick, readers), params, pick.epoch))
-            out.flush()
-            os.fsync(out.fileno())
-    finally:
-        for reader in readers:
-            if reader is not None:
-                reader.close()
-    os.replace(scratch, path)
-    return len(picks)
+    def fill(out) -> int:
+        for pick in picks:
+            out.write(format_example(selector.read_example(pick, readers), params, pick.epoch))
+        return len(picks)
+
+    with _readers(selector) as readers:
+        return _atomically(path, fill)
 
 
-def write_primary(path: Path, picks: list[Pick], selector: MixSelector, params: dict) -> int:
+def write_primary(path: Path, picks: Picks, selector: MixSelector, params: dict) -> int:
     """The fast path for a mix's first output (see runtime/ordered_spill.py)."""
     write_id = selector.primary["id"]
-    chosen = [np.zeros(len(pool.keys), dtype=bool) for pool in selector.pools]
+    first = picks.epoch == 0
+    chosen = [Picks(picks.pool[first], picks.index[first], picks.epoch[first]).taken(number, len(pool.keys))
+              for number, pool in enumerate(selector.pools)]
     extra: dict[int, list[tuple]] = {}
+    repeats = picks.reordered(np.flatnonzero(~first))
+    if len(repeats):
+        with _readers(selector) as readers:
+            for pick in repeats:
+                example = selector.read_example(pick, readers)
+                key = selector.repeat_order_key(write_id, example, pick.epoch)
+                line = format_example(example, params, pick.epoch)
+                extra.setdefault(bucket_of(key), []).append((key, pick.pool, pick.index, pick.epoch, line))
+    return _atomically(path, lambda out: selector.ordered.write(out, chosen, extra))
+
+
+@contextlib.contextmanager
+def _readers(selector: MixSelector):
+    """A reader of each pool's JSON copy (kept when something reads examples back)."""
     readers = [pool.path.open("rb") if selector.keep_json else None for pool in selector.pools]
     try:
-        for pick in picks:
-            if pick.epoch == 0:
-                chosen[pick.pool][pick.index] = True
-                continue
-            example = selector.read_example(pick, readers)
-            key = selector.repeat_order_key(write_id, example, pick.epoch)
-            line = format_example(example, params, pick.epoch)
-            extra.setdefault(bucket_of(key), []).append((key, pick.pool, pick.index, pick.epoch, line))
+        yield readers
     finally:
         for reader in readers:
             if reader is not None:
                 reader.close()
-    return _atomically(path, lambda out: selector.ordered.write(out, chosen, extra))
 
 
 def _atomically(path: Path, fill) -> int:

@@ -1,0 +1,267 @@
+"""Row-local stages on worker processes (`recipekit run --workers N`).
+
+By default a mix's entries stream through its filter stages in one process.
+When an entry reads a JSONL file and everything between it and the mix is
+row-local — render or expand, then length, regex and required filters and
+the heuristic score, with at most one exact dedup last — the work per row is
+split. Worker processes each take a chunk of the file (a byte range that
+starts at a line start, with the number of that line, so every row keeps its
+identity), read, render and filter it, compute the dedup keys and format the
+output lines. The main process takes the chunks back in file order, inserts
+the keys (first come, first kept: the very arrivals one process would see)
+and hands compact columns to the mix.
+
+Only bytes cross between processes: arrays of keys and row numbers, the
+formatted lines, the rejects already encoded. Pickling example dicts costs as
+much as the work it would save (measured), so no example crosses. The same
+chunk gives the same bytes in any process, and chunks are consumed in order,
+so outputs and rejects are byte-identical to a one-process run.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+import warnings
+from array import array
+from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Iterator
+
+import attrs
+import orjson
+
+from .diversity import LeadingVerbs
+from .format import first_epoch_formatter
+from .paraphrase import Expander
+from .processors import ExactDedup, make_processor
+from .readers import read_source
+from .records import SourceRow, quote
+from .render import Renderer
+from .select import json_text
+
+_ROW_CHECKS = frozenset({"filter.length", "filter.regex", "filter.required"})
+
+
+@attrs.frozen
+class Job:
+    """What a worker needs to rebuild one entry's row-local pipeline."""
+
+    key: str  # names the pipeline in a worker's cache
+    entry: str
+    read: dict
+    transform: dict
+    stages: tuple  # row-local filter stages, in order
+    dedup: dict | None  # the exact dedup that ends the chain, if any
+    seed: int
+    root: str
+    primary: dict | None  # the first output's write params: its lines are formatted in the worker
+    keep_json: bool  # the mix keeps a JSON copy of each example
+    balance: str | None  # the field the mix balances on
+    scored: bool  # an output is ordered by quality
+
+
+@attrs.define
+class StageCount:
+    id: str
+    rows_in: int
+    rows_out: int
+    seconds: float
+    dropped: Counter
+    rejects: bytes  # encoded like rejects.jsonl
+
+
+@attrs.define
+class Chunk:
+    """One chunk's results: per-stage counts, then one column entry per surviving example."""
+
+    items: int  # rows and rejects read
+    counts: list
+    source: str
+    ids: bytes  # array("Q"): identity keys
+    rows: bytes  # array("q")
+    parts: bytes  # array("q")
+    keys: bytes  # 16 bytes of dedup key an example (empty without dedup)
+    verbs: list
+    lines: bytes  # the first output's lines
+    line_lengths: bytes  # array("I")
+    texts: bytes  # each example as a dedup reject quotes it (with dedup)
+    text_lengths: bytes
+    jsons: bytes  # the mix's JSON copy (with keep_json)
+    json_lengths: bytes
+    scores: bytes  # array("d") (when an output is ordered by quality)
+    categories: list | None
+
+
+def parallel_job(entry: str, transform: dict, read: dict, chain: list[dict], seed: int, root: Path,
+                 writes: list[dict], keep_json: bool, balance: str | None) -> Job | None:
+    """The job for an entry whose stages can run in workers, else None."""
+    if read["params"].get("format") != "jsonl":
+        return None
+    if transform["op"] == "render":
+        if transform["params"]["fewshot"] is not None:
+            return None
+    elif transform["op"] != "expand" or transform["params"].get("inputs") is not None or len(transform["inputs"]) > 1:
+        return None
+    stages = list(chain)
+    dedup = stages.pop() if stages and stages[-1]["op"] == "dedup.exact" else None
+    if not all(_row_local(stage) for stage in stages):
+        return None
+    scored = any(w["params"]["order"]["by"] == "quality" for w in writes)
+    key = "|".join([entry, transform["id"], *(s["id"] for s in chain)])
+    return Job(key, entry, read, transform, tuple(stages), dedup, seed, str(root),
+               writes[0]["params"] if writes else None, keep_json, balance, scored)
+
+
+def _row_local(stage: dict) -> bool:
+    return stage["op"] in _ROW_CHECKS or (stage["op"] == "score" and stage["params"]["scorer"] == "heuristic")
+
+
+def spans(path: Path, chunk_bytes: int) -> Iterator[tuple[int, int, int]]:
+    """(start, end, first line number) of chunks of about `chunk_bytes` that start at line starts."""
+    size = path.stat().st_size
+    start = row = 0
+    with path.open("rb") as f:
+        while start < size:
+            f.seek(min(start + chunk_bytes, size))
+            f.readline()  # to the end of the line the cut falls in
+            end = min(f.tell(), size)
+            f.seek(start)
+            lines = f.read(end - start).count(b"\n")
+            yield start, end, row
+            start, row = end, row + lines
+
+
+# -- in a worker -----------------------------------------------------------------
+
+_PIPELINES: dict[str, "_Pipeline"] = {}
+
+
+def run_chunk(job: Job, span: tuple[int, int, int]) -> Chunk:
+    pipeline = _PIPELINES.get(job.key)
+    if pipeline is None:
+        pipeline = _PIPELINES[job.key] = _Pipeline(job)
+    return pipeline.run(span)
+
+
+class _Pipeline:
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.source = job.read["id"].split(":", 1)[1]
+        self.transform = (Expander(job.transform, job.entry, job.seed).expand if job.transform["op"] == "expand"
+                          else Renderer(job.transform, job.entry, job.seed).render)
+        self.processors = [make_processor(stage, job.seed) for stage in job.stages]
+        self.dedup = ExactDedup(job.dedup) if job.dedup is not None else None
+        self.format = first_epoch_formatter(job.primary) if job.primary is not None else None
+        self.verbs = LeadingVerbs()
+
+    def run(self, span: tuple[int, int, int]) -> Chunk:
+        job = self.job
+        started = time.process_time()
+        items = list(read_source(job.read["params"], Path(job.root), job.read["id"], self.source, span))
+        rows = [item for item in items if item.__class__ is SourceRow]
+        counts = [_count(job.read["id"], len(items), rows, [i for i in items if i.__class__ is not SourceRow],
+                         started)]
+        batch: list = rows
+        for stage, process in ((job.transform, self.transform), *zip(job.stages, self.processors)):
+            started, rejects = time.process_time(), []
+            kept = process(batch, rejects)
+            counts.append(_count(stage["id"], len(batch), kept, rejects, started))
+            batch = kept
+        return self._columns(len(items), counts, batch)
+
+    def _columns(self, items: int, counts: list, examples: list[dict]) -> Chunk:
+        job = self.job
+        provs = [e["_prov"] for e in examples]
+        lines, line_lengths = _joined(self.format, examples) if self.format else (b"", array("I"))
+        texts, text_lengths = _joined(_quoted, examples) if self.dedup else (b"", array("I"))
+        jsons, json_lengths = _joined(_json_copy, examples) if job.keep_json else (b"", array("I"))
+        verb = self.verbs
+        return Chunk(
+            items, counts, self.source,
+            array("Q", [e["_key"] for e in examples]).tobytes(),
+            array("q", [p.row for p in provs]).tobytes(), array("q", [p.part for p in provs]).tobytes(),
+            b"".join([self.dedup.key(e) for e in examples]) if self.dedup else b"",
+            [verb(e["instruction"]) for e in examples],
+            lines, line_lengths.tobytes(), texts, text_lengths.tobytes(), jsons, json_lengths.tobytes(),
+            array("d", [e.get("_score", 0.0) for e in examples]).tobytes() if job.scored else b"",
+            [json_text(e["_carry"].get(job.balance)) for e in examples] if job.balance else None,
+        )
+
+
+def _count(stage_id: str, rows_in: int, kept: list, rejects: list, started: float) -> StageCount:
+    encoded = b"".join([orjson.dumps(r.to_json()) + b"\n" for r in rejects])
+    return StageCount(stage_id, rows_in, len(kept), time.process_time() - started,
+                      Counter(r.rule for r in rejects), encoded)
+
+
+def _joined(encode, examples: list[dict]) -> tuple[bytes, array]:
+    """Each example encoded, concatenated (a buffer, not a list of bytes: see ordered_spill)."""
+    out, lengths = bytearray(), array("I")
+    for example in examples:
+        data = encode(example)
+        lengths.append(len(data))
+        out += data
+    return bytes(out), lengths
+
+
+def _quoted(example: dict) -> bytes:
+    """The example as `reject_for` quotes it in a reject."""
+    return orjson.dumps(quote(example))
+
+
+def _json_copy(example: dict) -> bytes:
+    return orjson.dumps(example, default=list) + b"\n"  # as MixSelector keeps it
+
+
+# -- in the main process -----------------------------------------------------------
+
+
+def default_workers() -> int:
+    """Processes for row-local work: one per CPU this process may use, at most 4; on
+    systems without `fork` (or where it is unsafe, macOS), none."""
+    if not _can_fork():
+        return 1
+    return max(1, min(4, len(os.sched_getaffinity(0))))
+
+
+def _can_fork() -> bool:
+    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _quiet_worker() -> None:
+    """A forked worker never writes to the terminal: its standard streams go nowhere, so
+    that a lock a progress thread held at the fork cannot block it, even at exit."""
+    sys.stdout = sys.stderr = open(os.devnull, "w")
+
+
+class WorkerPool:
+    """Worker processes, started on first use; chunks come back in submission order."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.executor: ProcessPoolExecutor | None = None
+
+    def results(self, job: Job, chunk_spans: Iterator[tuple[int, int, int]]) -> Iterator[Chunk]:
+        if self.executor is None:
+            # fork, not spawn or forkserver: those import the caller's __main__ again, which
+            # breaks any script without a main guard; forking needs only this module.
+            with warnings.catch_warnings():  # Python 3.12+ warns when threads (progress) exist
+                warnings.simplefilter("ignore", DeprecationWarning)
+                self.executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
+                                                    initializer=_quiet_worker)
+        window: deque = deque()
+        for span in chunk_spans:
+            window.append(self.executor.submit(run_chunk, job, span))
+            if len(window) > 2 * self.workers:  # bounded: the main process is the only reader
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(cancel_futures=True)
+            self.executor = None
