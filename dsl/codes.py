@@ -73,6 +73,7 @@ _ALL = (
     Code("T312", "paraphrase-brace", "a paraphrase phrase that could rewrite a placeholder"),
     Code("T313", "empty-phrase", "an empty paraphrase phrase"),
     Code("T321", "not-an-instruction-source", "a source used as examples lacks instruction or output"),
+    Code("T322", "missing-instance-field", "an expansion's input source lacks the input or output field"),
     # -- R: ratios, thresholds and filters ---------------------------------------
     Code("R201", "similarity-out-of-range", "a similarity threshold outside (0, 1]"),
     Code("R202", "bad-range", "a range that is empty, negative or fractional"),

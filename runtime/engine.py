@@ -306,7 +306,7 @@ class Engine:
 
     def _transform(self, name: str, stage: dict):
         if stage["op"] == "expand":
-            return Expander(stage, name, self.seed).expand
+            return Expander(stage, name, self.seed, self._rows_of).expand
         renderer = Renderer(stage, name, self.seed)
         if renderer.needs_pool():
             read = self.stages[stage["inputs"][0]]

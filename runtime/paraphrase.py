@@ -88,20 +88,47 @@ def _apply(text: str, sites: list[re.Match], combo: tuple) -> tuple[str, list[st
 
 
 class Expander:
-    """The `expand` stage: seed rows become `variants` paraphrased examples each."""
+    """The `expand` stage: each seed row becomes up to `variants` new examples.
 
-    def __init__(self, stage: dict, entry: str, seed: int) -> None:
+    By paraphrase alone, a variant is a distinct rewrite of the seed's
+    instruction. With input variation (`inputs = [...]` or `inputs = SOURCE`)
+    a variant pairs an instruction — the seed's own or a rewrite — with a new
+    instance: a listed string as the input (the seed's output kept: for inputs
+    that do not change the answer, such as context or format lines), or a row
+    of the input source (its `input_field` as the input, its `output` as the
+    output: the seed's instruction describes the task, the source supplies the
+    instances). The instances are ranked once by keyed hash; a seed starts at
+    a keyed position in that ranking and takes the next ones, so seeds draw
+    different instances and every (instruction, instance) pair is distinct.
+    """
+
+    def __init__(self, stage: dict, entry: str, seed: int, rows_of=None) -> None:
         params = stage["params"]
         self.stage_id = stage["id"]
         self.entry = entry
         self.seed = seed
         self.variants = params["variants"]
-        if params["inputs"] is not None or len(stage["inputs"]) > 1:
-            raise RunError(f"`{self.stage_id}`: input variation (`inputs = ...`) is not executable yet",
-                           hint="expand by paraphrase only for now; input variation is an open issue")
         self.pattern, self.options = compile_rules(params["rules"])
         self.salt = stage_seed(seed, self.stage_id)
         self.carry = params.get("carry") or []
+        self.instances = self._instances(stage, rows_of)
+
+    def _instances(self, stage: dict, rows_of) -> list[tuple[str, str | None, str]] | None:
+        """(input, output or None for the seed's, origin) of every new instance, ranked."""
+        params = stage["params"]
+        if params["inputs"] is not None:
+            found = [(text, None, f"inputs[{n}]") for n, text in enumerate(params["inputs"])]
+        elif len(stage["inputs"]) > 1:
+            if rows_of is None:
+                raise RunError(f"`{self.stage_id}`: this engine cannot read the input source of an expansion",
+                               hint="run it with the local engine")
+            field = params["input_field"] or "input"
+            found = [(_text(row.fields.get(field)), _text(row.fields.get("output")), row.id.key())
+                     for row in rows_of(stage["inputs"][1])]
+        else:
+            return None
+        salt = f"{self.stage_id}#instances"
+        return sorted(found, key=lambda item: (keyed(self.seed, salt, item[2]), item[2]))
 
     def expand(self, rows: list[SourceRow], rejects: list) -> list[dict]:
         out = []
@@ -115,14 +142,39 @@ class Expander:
         instruction = fields.get("instruction") or ""
         candidates = variants_of(instruction, self.pattern, self.options)
         ranked = sorted(candidates, key=lambda c: (keyed(self.seed, self.stage_id, f"{key}|{c[0]}"), c[0]))
-        parent = key  # the seed row, `source/row/part`
-        examples = []
-        for number, (text, applied) in enumerate(ranked[: self.variants]):
-            examples.append({
-                "instruction": text, "input": fields.get("input") or "", "output": fields.get("output") or "",
-                "_key": xxh3_64_intdigest(IDENTITY.pack(row.id.row, row.id.part, number, 0, 0), self.salt),
-                "_entry": self.entry,
-                "_prov": Provenance(row.id.source, row.id.row, row.id.part, None, None, applied, parent),
-                **({"_carry": {f: fields.get(f) for f in self.carry}} if self.carry else {}),
-            })
-        return examples
+        seed_input, seed_output = fields.get("input") or "", fields.get("output") or ""
+        if self.instances is None:
+            made = [(text, seed_input, seed_output, applied) for text, applied in ranked[: self.variants]]
+        else:
+            made = self._with_instances(key, [(instruction, [])] + ranked, seed_output)
+        return [{
+            "instruction": text, "input": text_input, "output": output,
+            "_key": xxh3_64_intdigest(IDENTITY.pack(row.id.row, row.id.part, number, 0, 0), self.salt),
+            "_entry": self.entry,
+            "_prov": Provenance(row.id.source, row.id.row, row.id.part, None, None, applied, key),
+            **({"_carry": {f: fields.get(f) for f in self.carry}} if self.carry else {}),
+        } for number, (text, text_input, output, applied) in enumerate(made)]
+
+    def _with_instances(self, key: str, instructions: list, seed_output: str) -> list[tuple]:
+        """`variants` distinct (instruction, instance) pairs: pair j takes instance
+        start + j and instruction j // len(instances), both wrapping."""
+        instances = self.instances
+        if not instances:
+            return []
+        start = keyed(self.seed, f"{self.stage_id}#start", key) % len(instances)
+        made = []
+        for j in range(min(self.variants, len(instances) * len(instructions))):
+            text_input, output, origin = instances[(start + j) % len(instances)]
+            text, applied = instructions[j // len(instances)]
+            made.append((text, text_input, seed_output if output is None else output,
+                         [*applied, f"input <- {origin}"]))
+        return made
+
+
+def _text(value) -> str:
+    """A field value as text, the way a template renders it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)

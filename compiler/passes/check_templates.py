@@ -31,6 +31,7 @@ def check_templates(recipe: ast.Recipe, context: CheckContext, sink: DiagnosticS
                 _check_string(text, source, sink, context)
     for expand in recipe.of_kind(ast.ExpandDecl):
         _check_example_fields(context.source_of(expand), expand.source, "expanded", sink)
+        _check_instance_fields(expand, context, sink)
     for mix in recipe.of_kind(ast.MixDecl):
         for entry in mix.entries:
             found = context.lookup(entry.name.value)
@@ -178,6 +179,28 @@ def _check_entry_field(field: ast.Name, purpose: str, entry: ast.MixEntry, found
         secondary=[Label(entry.name.span, "this entry")],
         hint=did_you_mean(field.value, fields_of(source)) or f"declare `{field.value}` in `{source.name.value}`",
     )
+
+
+def _check_instance_fields(expand: ast.ExpandDecl, context: CheckContext, sink: DiagnosticSink) -> None:
+    """`inputs = SOURCE`: each row of SOURCE is an instance, its input field and its `output`."""
+    if not isinstance(expand.inputs, ast.Name):
+        return
+    source = context.lookup(expand.inputs.value)
+    if not isinstance(source, ast.SourceDecl):
+        return
+    fields = fields_of(source)
+    wanted = expand.input_field or expand.inputs
+    name = expand.input_field.value if expand.input_field else "input"
+    for field, what, span in ((name, "the input", wanted.span), ("output", "the output", expand.inputs.span)):
+        if field not in fields:
+            sink.report(
+                "T322", span, f"source `{source.name.value}` has no field `{field}`, {what} of each new instance",
+                label="not in the input source", secondary=[Label(source.name.span, "declared here")],
+                hint=did_you_mean(field, fields) or (
+                    f"name the field that holds the input with `input_field = FIELD`" if field == name
+                    else f"declare an `output` field in `{source.name.value}` (a path can rename one: "
+                         f"`output: str = answer`)"),
+            )
 
 
 def _check_example_fields(source, name: ast.Name, how: str, sink: DiagnosticSink) -> None:
