@@ -10,6 +10,7 @@ only on a recipe without errors; anything unexpected here is a compiler bug.
 from __future__ import annotations
 
 from ..dsl import ast
+from ..dsl.vocabulary import EMBEDDING_MODELS
 from .minhash_params import optimal_bands
 from .passes.order_filters import cost_order
 from .passes.resolve_paths import infer_format
@@ -216,9 +217,10 @@ def lower_near(rule: ast.NearDedupRule) -> dict:
         params.update(num_perm=num_perm, bands=bands, rows=rows)
     params["ngram"] = options.get("ngram", NEAR_DEFAULTS["ngram"])
     params["unit"] = options.get("unit", NEAR_DEFAULTS["unit"])
-    for key in ("model", "seed"):
-        if key in options:
-            params[key] = options[key]
+    if rule.metric.value == "cosine":  # the plan names the model, default or not
+        params["model"] = options.get("model", EMBEDDING_MODELS[0])
+    if "seed" in options:
+        params["seed"] = options["seed"]
     return params
 
 

@@ -58,6 +58,10 @@ OPTIONS = {
 
 TYPES = ("str", "int", "float", "bool", "list")
 
+# The embedding models of `dedup near ... cosine { model = "..." }`, the default
+# first. The runtime's registry (runtime/embeddings.py MODELS) names the same ones.
+EMBEDDING_MODELS = ("all-MiniLM-L6-v2-int8",)
+
 FILTER_RULES = ("length", "keep", "drop", "require", "dedup", "score", "agreement", "decontaminate")
 
 RULE_OPTIONS = {

@@ -41,9 +41,9 @@ def shingles(text: str, ngram: int, unit: str) -> list[str]:
 class NearDedup:
     def __init__(self, stage: dict, seed: int) -> None:
         params = stage["params"]
-        if params["metric"] != "jaccard":
-            raise RunError(f"near-duplicate metric `{params['metric']}` is not supported by this runtime yet",
-                           hint="use `jaccard` (MinHash)")
+        if params["metric"] != "jaccard":  # rouge_l is rouge.py's, cosine cosine_dedup.py's
+            raise RunError(f"near-duplicate metric `{params['metric']}` is not supported by this runtime",
+                           hint="use `jaccard` (MinHash), `rouge_l` or `cosine`")
         self.stage_id = stage["id"]
         self.fields = params["fields"]
         self.threshold = params["threshold"]

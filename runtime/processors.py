@@ -15,6 +15,7 @@ import orjson
 from xxhash import xxh3_128_digest
 
 from .agreement import Agreement
+from .cosine_dedup import CosineDedup
 from .decontaminate import Decontaminate
 from .errors import RunError
 from .filters import ROW_CHECKS
@@ -41,6 +42,8 @@ def make_processor(stage: dict, seed: int, rows_of: Callable | None = None,
         return ExactDedup(stage).process
     if op == "dedup.near" and stage["params"]["metric"] == "rouge_l":
         return RougeDedup(stage).process
+    if op == "dedup.near" and stage["params"]["metric"] == "cosine":
+        return CosineDedup(stage).process
     if op == "dedup.near":
         return NearDedup(stage, seed).process
     if op == "score":

@@ -3,13 +3,15 @@
 Similarities in (0, 1] (R201); ranges with 0 <= min <= max (R202); scores
 and agreements in [0, 1] (R203); sizes, caps, temperatures, epochs, variants
 and counts positive (R204); the seed a non-negative whole number (R205);
-near-dedup options consistent with each other (R207).
+near-dedup options consistent with each other (R207), and an embedding
+model one that recipekit knows (S006, S008).
 """
 
 from __future__ import annotations
 
 from ...dsl import ast
 from ...dsl.diagnostics import DiagnosticSink
+from ...dsl.vocabulary import EMBEDDING_MODELS, did_you_mean, one_of
 from ..context import CheckContext
 
 
@@ -118,6 +120,24 @@ def _near_options(rule: ast.NearDedupRule, sink: DiagnosticSink) -> None:
             if key in options:
                 sink.report("R207", options[key].span, f"`{key}` applies to `jaccard` (MinHash) only",
                             label=f"ignored by `{rule.metric.value}`", hint=f"remove `{key}`")
+    model = options.get("model")
+    if model is not None and rule.metric.value != "cosine":
+        sink.report("R207", model.span, "`model` applies to `cosine` (embeddings) only",
+                    label=f"ignored by `{rule.metric.value}`", hint="remove `model`")
+    elif model is not None:
+        _embedding_model(model, sink)
+
+
+def _embedding_model(model, sink: DiagnosticSink) -> None:
+    """`model = "NAME"`, a model this recipekit knows (S006 for another kind of value, S008 for another name)."""
+    example = f'for example `model = "{EMBEDDING_MODELS[0]}"`'
+    if not isinstance(model, ast.Str):
+        sink.report("S006", model.span, "`model` takes the name of an embedding model, as a string",
+                    label="not a string", hint=example)
+    elif model.value not in EMBEDDING_MODELS:
+        sink.report("S008", model.span, f"`{model.value}` is not an embedding model recipekit knows",
+                    label="unknown model", hint=did_you_mean(model.value, EMBEDDING_MODELS)
+                    or f"the models recipekit knows: {one_of(EMBEDDING_MODELS)}")
 
 
 def _diversity_targets(mix: ast.MixDecl, sink: DiagnosticSink) -> None:
