@@ -18,6 +18,10 @@ class RunError(Exception):
         self.hint = hint
         self.file = file
 
+    def __reduce__(self):
+        # all three survive pickling (a Ray worker's error reaches the driver whole)
+        return type(self), (self.message, self.hint, self.file)
+
     def __str__(self) -> str:
         where = f"{self.file}: " if self.file else ""
         return f"{where}{self.message}" + (f" (hint: {self.hint})" if self.hint else "")
