@@ -25,6 +25,9 @@ _EXAMPLES = {
   recipekit fmt examples/*.recipe        format recipes in place
   recipekit compile x.recipe -o plan.json  lower a recipe to a plan
   recipekit run x.recipe --out runs/x      build the dataset, with a manifest and rejects
+  recipekit report runs/x                 an HTML report of the run: funnel, mix, lengths, samples
+  recipekit why runs/x 1b5c4e2bb37df273   where one example came from and why it was kept or dropped
+  recipekit cache ls                     what the stage cache holds (runs reuse unchanged stages)
   recipekit explain S006                 explain a diagnostic code""",
     "check": """examples:
   recipekit check train.recipe
@@ -42,12 +45,28 @@ _EXAMPLES = {
   recipekit compile train.recipe -o plan.json
   recipekit compile train.recipe            print the plan on stdout""",
     "diff": """examples:
-  recipekit diff old.recipe new.recipe   stages added, removed and parameters changed
+  recipekit diff old.recipe new.recipe   stages added, removed and parameters changed, and which
+                                         cached stages a run of new.recipe after old.recipe reuses
   recipekit diff --format json a.recipe b.recipe""",
     "run": """examples:
   recipekit run examples/sentiment_templates.recipe --out runs/sentiment
   recipekit run plan.json --out runs/x       run a compiled plan
-  recipekit run train.recipe --limit 100      a quick try on the first 100 rows of each source""",
+  recipekit run train.recipe --limit 100      a quick try on the first 100 rows of each source
+  recipekit run train.recipe --engine ray --address auto   on the Ray cluster this machine belongs to
+  recipekit run train.recipe --report         also write report.html in the run directory
+  recipekit run train.recipe --no-cache       recompute every stage (the stage cache is on by default)
+  recipekit run train.recipe --workers 1      everything in this process (default: one worker per CPU)""",
+    "cache": """examples:
+  recipekit cache ls                        what the stage cache holds: kind, mix or entry, size, last use
+  recipekit cache gc --older-than 7d        drop entries no run used for a week
+  recipekit cache gc --max-size 2G          drop the least recently used until the cache fits
+  recipekit cache gc --all --cache-dir .cache/recipekit""",
+    "report": """examples:
+  recipekit report runs/sentiment           write runs/sentiment/report.html (self-contained, no network)""",
+    "why": """examples:
+  recipekit why runs/sentiment 880c1bfcc1f3d813    an output row or a reject, by example id
+  recipekit why runs/mix libre/2278                 a source row (SOURCE/ROW[/PART]), e.g. a read reject
+  recipekit why --json runs/sentiment 880c1bfcc1f3d813""",
     "verify": """examples:
   recipekit verify runs/sentiment           re-hash inputs and outputs against the manifest
   recipekit verify --rerun runs/sentiment   run again and prove the outputs byte-identical""",
@@ -85,18 +104,52 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--limit", type=_positive_int, metavar="N", help="read at most N rows of each source")
     run.add_argument("--batch-size", type=_positive_int, default=4096, metavar="N",
                      help="rows per batch (changes speed, never results)")
+    run.add_argument("--workers", type=_positive_int, metavar="N",
+                     help="processes for row-local stages on large JSONL inputs (default: one per CPU, "
+                          "at most 4; 1 runs everything in this process); changes speed, never results")
     run.add_argument("--allow-scorer", action="append", default=[], metavar="NAME",
                      help="let the scorer plugin NAME (a `recipekit.scorers` entry point) run; repeatable")
     run.add_argument("--quiet", action="store_true", help="no progress and no summary")
+    run.add_argument("--engine", choices=("local", "ray"), default="local",
+                     help="where to run: local (default), or ray: Ray Data, the same bytes "
+                          "(needs pip install 'recipekit[ray]')")
+    run.add_argument("--address", metavar="ADDR",
+                     help="with --engine ray: the Ray cluster to join (e.g. auto, or ray://HOST:10001); "
+                          "default: start a local one")
+    run.add_argument("--report", action="store_true", help="also write report.html into the run directory")
+    run.add_argument("--no-cache", action="store_true",
+                     help="run every stage from scratch, reading and writing no stage cache")
+    _cache_dir_option(run)
 
     verify = _sub(sub, "verify", "check a run directory against its manifest")
     verify.add_argument("run_dir", metavar="RUN_DIR", type=Path)
     verify.add_argument("--rerun", action="store_true", help="execute the plan again and compare the bytes")
 
-    diff = _sub(sub, "diff", "show how two recipes' plans differ")
+    report = _sub(sub, "report", "write an HTML report of a run directory (report.html in it)")
+    report.add_argument("run_dir", metavar="RUN_DIR", type=Path)
+
+    why = _sub(sub, "why", "trace one example or rejected row of a run: source, template, each filter decision")
+    why.add_argument("run_dir", metavar="RUN_DIR", type=Path)
+    why.add_argument("ids", nargs="+", metavar="EXAMPLE_ID", help="an example id, or SOURCE/ROW[/PART]")
+    why.add_argument("--json", action="store_true", help="print the lineage as JSON on stdout")
+
+    diff = _sub(sub, "diff", "show how two recipes' plans differ, and which cached stages NEW would reuse")
     diff.add_argument("old", metavar="OLD", type=Path)
     diff.add_argument("new", metavar="NEW", type=Path)
     _format_option(diff)
+
+    cache = _sub(sub, "cache", "inspect or prune the stage cache that runs reuse")
+    cache_sub = cache.add_subparsers(dest="action", metavar="ACTION")
+    cache_sub.required = True
+    listing = cache_sub.add_parser("ls", help="list the cached entries: kind, what they hold, size, last use")
+    _cache_dir_option(listing)
+    prune = cache_sub.add_parser("gc", help="remove entries by age or to fit a size")
+    prune.add_argument("--older-than", metavar="AGE", type=_age,
+                       help="remove entries unused for longer than AGE: 30m, 12h, 7d")
+    prune.add_argument("--max-size", metavar="SIZE", type=_size,
+                       help="then remove the least recently used until the cache fits: 500M, 2G")
+    prune.add_argument("--all", action="store_true", help="remove every entry")
+    _cache_dir_option(prune)
 
     explain = _sub(sub, "explain", "explain a diagnostic code, or show a recipe's plan as a tree")
     explain.add_argument("code", nargs="?", metavar="CODE|RECIPE")
@@ -132,6 +185,27 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _cache_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache-dir", type=Path, metavar="DIR",
+                        help="the stage cache (default: $RECIPEKIT_CACHE_DIR, else ~/.cache/recipekit)")
+
+
+def _age(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    try:
+        return float(text[:-1]) * units[text[-1]]
+    except (KeyError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an age like 30m, 12h or 7d") from None
+
+
+def _size(text: str) -> int:
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    try:
+        return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].isalpha() else int(text)
+    except (KeyError, ValueError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 500M or 2G") from None
+
+
 def _format_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=("human", "json"), default="human",
                         help="human: rendered for a terminal; json: one object per line on stdout")
@@ -147,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # `check` in pre-commit must not pay for numpy and friends.
     if args.command in ("run", "verify"):
         from . import run_commands as commands
+    elif args.command in ("report", "why"):
+        from . import run_inspect as commands
+    elif args.command == "cache":
+        from . import cache_commands as commands
     else:
         from . import commands
 

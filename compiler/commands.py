@@ -152,12 +152,28 @@ def run_diff(args) -> int:
     if failed:
         return EXIT_PROBLEMS
     changes = diff_plans(results[0].plan, results[1].plan)
+    reuse = _cache_forecast(results, args.old.parent, args.new.parent)
     if args.format == "json":
         for change in changes:
             sys.stdout.write(json.dumps(attrs.asdict(change), ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps({"kind": "cache", **reuse}) + "\n")
     else:
-        _print_changes(changes, Console(highlight=False))
+        console = Console(highlight=False)
+        _print_changes(changes, console)
+        console.print(f"stage cache, a run of {args.new} after one of {args.old}:", markup=False)
+        console.print(f"  reuses     {', '.join(reuse['reused']) or '(nothing)'}", markup=False)
+        console.print(f"  recomputes {', '.join(reuse['computed'])}", markup=False)
     return EXIT_OK
+
+
+def _cache_forecast(results, old_root: Path, new_root: Path) -> dict:
+    """Which stages of the new plan the stage cache would reuse (their data files hashed)."""
+    from ..runtime.cache_units import REUSED, forecast
+    from ..runtime.manifest import tool_version
+
+    status = forecast(results[0].plan, results[1].plan, old_root, new_root, tool_version())
+    return {"reused": [s for s, v in status.items() if v == REUSED],
+            "computed": [s for s, v in status.items() if v != REUSED]}
 
 
 def _print_changes(changes, console: Console) -> None:

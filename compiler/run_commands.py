@@ -19,11 +19,15 @@ from ..runtime.errors import RunError
 from ..runtime.load_plan import load_plan
 from ..runtime.progress import RunProgress, summary
 from ..runtime.run import run_plan, verify_run
+from ..runtime.stage_cache import default_cache_dir
 from .cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, stderr_console
 
 
 def run_run(args) -> int:
     console = stderr_console()
+    if args.address is not None and args.engine != "ray":
+        console.print("error: --address names a Ray cluster; it needs --engine ray", style="red", markup=False)
+        return EXIT_USAGE
     try:
         loaded = _plan_for(args.target, console)
         if loaded is None:
@@ -31,15 +35,35 @@ def run_run(args) -> int:
         plan, root = loaded
         run_dir = args.out or Path("runs") / plan["recipe"]["name"]
         settings = RunSettings(root=root, run_dir=run_dir, batch_size=args.batch_size, limit=args.limit,
-                               allowed_scorers=tuple(args.allow_scorer))
-        manifest = _execute(plan, settings, console, quiet=args.quiet)
+                               allowed_scorers=tuple(args.allow_scorer), workers=args.workers,
+                               cache_dir=None if args.no_cache else args.cache_dir or default_cache_dir())
+        manifest = _execute(plan, settings, console, quiet=args.quiet, engine=args.engine, address=args.address)
     except RunError as err:
         _print_run_error(console, err)
         return EXIT_PROBLEMS
     if not args.quiet:
-        console.print(summary(manifest))
+        console.print(summary(manifest, plan))
+        console.print(cache_line(manifest), markup=False, highlight=False)
         console.print(f"run directory: {run_dir}", markup=False, highlight=False)
+    if args.report:
+        from ..runtime.report_html import write_report
+
+        report = write_report(run_dir)
+        if not args.quiet:
+            console.print(f"report: {report}", markup=False, highlight=False)
     return EXIT_OK
+
+
+def cache_line(manifest: dict) -> str:
+    """What the stage cache saved this run, in a line."""
+    stages = manifest["stages"]
+    if not any("cache" in s for s in stages):
+        return "stage cache: off (--no-cache)"
+    reused = [s["id"] for s in stages if s.get("cache") == "reused"]
+    if not reused:
+        return f"stage cache: all {len(stages)} stages computed"
+    return f"stage cache: {len(reused)} of {len(stages)} stages reused ({', '.join(reused[:4])}" + \
+        (", ..." if len(reused) > 4 else "") + "); selection and writing ran"
 
 
 def _plan_for(target: Path, console: Console):
@@ -67,14 +91,15 @@ def _as_error(diag):
     return attrs.evolve(diag, severity=Severity.ERROR, message=diag.message + ": a run needs it")
 
 
-def _execute(plan: dict, settings: RunSettings, console: Console, quiet: bool) -> dict:
+def _execute(plan: dict, settings: RunSettings, console: Console, quiet: bool, engine: str = "local",
+             address: str | None = None) -> dict:
     if quiet or not console.is_terminal:
-        manifest, _ = run_plan(plan, settings)
+        manifest, _ = run_plan(plan, settings, engine, address)
         return manifest
     totals = {s["id"]: None for s in plan["stages"] if s["op"] == "read"}
     with RunProgress(console, totals) as progress:
         settings.progress = progress
-        manifest, _ = run_plan(plan, settings)
+        manifest, _ = run_plan(plan, settings, engine, address)
     return manifest
 
 

@@ -31,6 +31,10 @@ from .readers import read_source
 from .records import Reject, SourceRow
 from .render import Renderer
 from .row_workers import WorkerPool, default_workers, parallel_job, spans
+from .cache_units import COMPUTED, CacheUnits
+from .manifest import file_facts, tool_version
+from .stage_cache import StageCache
+from .stage_keys import stage_keys
 from .select import MixSelector
 from .stats import RejectSink, StageStats, Timer
 from .writer import order_picks, write_output, write_primary, write_review
@@ -49,6 +53,7 @@ class RunSettings:
     workers: int | None = None  # processes for row-local stages (runtime/row_workers.py); None: one per CPU
     parallel_min_bytes: int = 16 << 20  # smaller inputs are not worth starting workers for
     chunk_bytes: int = 4 << 20  # what one worker task reads
+    cache_dir: Path | None = None  # the stage cache (runtime/stage_cache.py); None: no cache
 
 
 @attrs.define
@@ -63,6 +68,7 @@ class RunResult:
     agreement: list = attrs.field(factory=list)  # overall agreement of each `agreement` stage
     workers: int = 1  # processes row-local stages could use
     parallel_entries: list = attrs.field(factory=list)  # `mix/entry` run on worker processes
+    input_facts: dict = attrs.field(factory=dict)  # plan path -> file facts, taken as the run began
 
 
 class Engine:
@@ -77,6 +83,8 @@ class Engine:
         self.workers = settings.workers if settings.workers is not None else default_workers()
         self.pool = WorkerPool(self.workers)
         self.parallel_entries: list[str] = []
+        self.units: CacheUnits | None = None
+        self.input_facts: dict[str, dict] = {}  # plan path -> xxh3_128, bytes, lines, as the run began
 
     def run(self) -> RunResult:
         # Millions of short-lived dicts and no reference cycles: collect less often
@@ -93,6 +101,13 @@ class Engine:
     def _run(self) -> RunResult:
         started = time.perf_counter()
         self._check_inputs()
+        for stage in self.plan["stages"]:  # hashed once, before reading: for the manifest and the cache
+            if stage["op"] == "read" and stage["params"]["path"] not in self.input_facts:
+                self.input_facts[stage["params"]["path"]] = file_facts(self.settings.root / stage["params"]["path"])
+        if self.settings.cache_dir is not None:
+            hashes = {path: facts["xxh3_128"] for path, facts in self.input_facts.items()}
+            keys = stage_keys(self.plan, self.settings.root, tool_version(), hashes)
+            self.units = CacheUnits(self, StageCache(self.settings.cache_dir), keys)
         if self.work.exists():
             shutil.rmtree(self.work)
         self.work.mkdir(parents=True)
@@ -110,8 +125,12 @@ class Engine:
             self.pool.close()
             shutil.rmtree(self.work, ignore_errors=True)
         stats = [self.stats[s["id"]] for s in self.plan["stages"]]
+        if self.units is not None:
+            for stage in stats:
+                stage.cache = self.units.status.get(stage.id, COMPUTED)
         return RunResult(stats, outputs, allocations, self.rejects.count, time.perf_counter() - started,
-                         self.diversity, self.used_rows, self.reports, self.workers, self.parallel_entries)
+                         self.diversity, self.used_rows, self.reports, self.workers, self.parallel_entries,
+                         self.input_facts)
 
     def _check_inputs(self) -> None:
         for stage in self.plan["stages"]:
@@ -123,15 +142,56 @@ class Engine:
 
     def _run_mix(self, mix: dict, writes: list[dict], allocations: dict) -> list[dict]:
         union, chain = filter_chain(self.stages, mix)
+        if self.units is None:
+            selector = MixSelector(mix, self.seed, self.work / mix["id"].replace(":", "-"), writes)
+            self._collect(mix, union, chain, selector, writes)
+        else:
+            selector = self._cached_collect(mix, union, chain, writes)
+        picks = self._select(mix, selector, allocations)
+        return [written for write in writes for written in self._write(write, selector, picks)]
+
+    def _collect(self, mix: dict, union: dict, chain: list, selector: MixSelector, writes: list[dict]) -> None:
+        """Stream the mix's entries through its filter stages into the selector."""
         processors = [make_processor(s, self.seed, self._rows_of, self.settings.allowed_scorers) for s in chain]
-        selector = MixSelector(mix, self.seed, self.work / mix["id"].replace(":", "-"), writes)
         try:
             self._stream_union(union, chain, processors, selector, mix, writes)
             self._drain(chain, processors, selector, mix)
         finally:
             selector.close()
-        picks = self._select(mix, selector, allocations)
-        return [written for write in writes for written in self._write(write, selector, picks)]
+
+    def _cached_collect(self, mix: dict, union: dict, chain: list, writes: list[dict]) -> MixSelector:
+        """`_collect` through the stage cache: what the mix collected is reused while the
+        stages before it are unchanged (runtime/cache_units.py)."""
+        units = self.units
+        key = units.mix_key(mix)
+        upstream = self._upstream(union, chain)
+        found = units.cache.lookup(key)
+        if found is None:
+            folder, before = units.cache.begin(), units.snapshot()
+            try:
+                selector = MixSelector(mix, self.seed, folder, writes)
+                self._collect(mix, union, chain, selector, writes)
+                selector.save(folder)
+                units.save_changes(folder, before)
+            except BaseException:
+                units.cache.discard(folder)
+                raise
+            units.mark([sid for sid in upstream if sid not in units.status], COMPUTED)  # entries marked theirs
+            found = units.cache.commit(folder, key, "mix", f"mix {mix['id'].split(':', 1)[1]}")
+        else:
+            units.replay(found, upstream)
+        units.mark([mix["id"]], COMPUTED)
+        return MixSelector.restore(mix, self.seed, found, writes)
+
+    def _upstream(self, union: dict, chain: list) -> set[str]:
+        """Every stage a mix's filtered pool depends on."""
+        seen, todo = set(), [union["id"], *(s["id"] for s in chain)]
+        while todo:
+            sid = todo.pop()
+            if sid not in seen:
+                seen.add(sid)
+                todo.extend(self.stages[sid]["inputs"])
+        return seen
 
     def _through(self, chain: list, processors: list, start: int, batch: list, selector, mix: dict) -> None:
         """Run a batch through the chain from stage `start`, into the mix."""
@@ -192,8 +252,8 @@ class Engine:
         with Timer(stats):
             allocation = selector.solve()
             picks = selector.picks(allocation)
-            for rejects in selector.unsampled(picks):
-                self.rejects.add(stats, rejects)
+            for count, encoded in selector.unsampled_encoded(picks):
+                self.rejects.add_encoded(stats, Counter(unsampled=count), encoded)
         allocations[mix["id"]] = allocation
         self._note_used_rows(selector, picks)
         verbs = selector.verb_counts(picks)
@@ -224,12 +284,19 @@ class Engine:
             if job is not None:
                 self._run_parallel(job, union if first_time else None, chain, processors, selector, mix)
                 continue
-            for batch in self._entry_batches(name, self.stages[entry_id]):
+            for batch in self._entry_stream(name, self.stages[entry_id], chain):
                 if first_time:
                     self.stats[union["id"]].rows_in += len(batch)
                     self.stats[union["id"]].rows_out += len(batch)
                 self._through(chain, processors, 0, batch, selector, mix)
         self.recorded.add(union["id"])
+
+    def _entry_stream(self, name: str, transform: dict, chain: list) -> Iterator[list[dict]]:
+        """An entry's examples, through the stage cache when there is one."""
+        side_inputs = {i for stage in chain for i in stage["inputs"][1:]}  # an evaluation set
+        if self.units is None or side_inputs & set(transform["inputs"]):
+            return self._entry_batches(name, transform)
+        return self.units.entry_batches(name, transform, lambda: self._entry_batches(name, transform))
 
     def _parallel_job(self, name: str, transform: dict, chain: list, selector, writes: list[dict]):
         settings = self.settings

@@ -19,6 +19,7 @@ import xxhash
 from jsonschema import Draft202012Validator
 
 from .diversity import summary as diversity_summary
+from .embeddings import model_records
 from .plan_graph import filter_chain
 from .scorers import plugin_versions
 
@@ -43,16 +44,18 @@ def file_facts(path: Path) -> dict:
     return {"xxh3_128": digest.hexdigest(), "bytes": size, "lines": lines}
 
 
-def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.datetime) -> dict:
+def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.datetime,
+                   engine: str = "local") -> dict:
     stats = {s.id: s for s in result.stats}
     stages = {s["id"]: s for s in plan["stages"]}
-    inputs = [_input(s, stats[s["id"]], settings.root) for s in plan["stages"] if s["op"] == "read"]
+    inputs = [_input(s, stats[s["id"]], settings.root, getattr(result, "input_facts", {}))
+              for s in plan["stages"] if s["op"] == "read"]
     outputs = [_output(o, settings.run_dir) for o in result.outputs]
     rejects = file_facts(settings.run_dir / "rejects.jsonl")
     return {
         "manifest_version": MANIFEST_VERSION,
         "tool": {"name": "recipekit", "version": tool_version()},
-        "engine": "local",
+        "engine": engine,
         "recipe": plan["recipe"],
         "plan": {"path": "plan.json", "xxh3_128": plan_hash},
         "seed": plan["seed"],
@@ -61,6 +64,7 @@ def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.dat
                      "allowed_scorers": list(settings.allowed_scorers), "workers": result.workers,
                      "parallel_entries": result.parallel_entries},
         "plugins": plugin_versions(settings.allowed_scorers),
+        "models": model_records(plan),
         "inputs": inputs,
         "outputs": outputs,
         "rejects": {"path": "rejects.jsonl", "xxh3_128": rejects["xxh3_128"], "bytes": rejects["bytes"],
@@ -76,8 +80,8 @@ def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.dat
     }
 
 
-def _input(stage: dict, stats, root: Path) -> dict:
-    facts = file_facts(root / stage["params"]["path"])
+def _input(stage: dict, stats, root: Path, known: dict) -> dict:
+    facts = known.get(stage["params"]["path"]) or file_facts(root / stage["params"]["path"])
     return {"stage": stage["id"], "path": stage["params"]["path"], "xxh3_128": facts["xxh3_128"],
             "bytes": facts["bytes"], "rows": stats.rows_in}
 

@@ -23,16 +23,28 @@ _SHIFT = 64 - BUCKETS.bit_length() + 1
 class _Bucket:
     __slots__ = ("path", "handle", "keys", "pools", "indices", "lengths")
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, writing: bool) -> None:
         self.path = path
-        self.handle = path.open("wb")
+        self.handle = path.open("wb") if writing else None
         self.keys, self.pools = array("Q"), array("H")
         self.indices, self.lengths = array("I"), array("I")
 
 
 class OrderedSpill:
-    def __init__(self, work_dir: Path) -> None:
-        self.buckets = [_Bucket(work_dir / f"ordered-{b:02d}.jsonl") for b in range(BUCKETS)]
+    def __init__(self, work_dir: Path, writing: bool = True) -> None:
+        """Empty buckets to write, or (`writing=False`) the files of a saved spill to read."""
+        self.buckets = [_Bucket(work_dir / f"ordered-{b:02d}.jsonl", writing) for b in range(BUCKETS)]
+
+    _COLUMNS = ("keys", "pools", "indices", "lengths")
+
+    def arrays(self) -> dict[str, array]:
+        """The in-memory columns, by name (to save beside the bucket files)."""
+        return {f"b{n}.{name}": getattr(b, name) for n, b in enumerate(self.buckets) for name in self._COLUMNS}
+
+    def load(self, arrays) -> None:
+        for n, bucket in enumerate(self.buckets):
+            for name in self._COLUMNS:
+                getattr(bucket, name).frombytes(arrays[f"b{n}.{name}"].tobytes())
 
     def add_run(self, keys: list[int], pool: int, first: int, examples: list, fmt) -> None:
         """Spill `fmt(example)` for arrivals `first`, `first + 1`, ... of one pool.
@@ -70,7 +82,8 @@ class OrderedSpill:
 
     def close(self) -> None:
         for bucket in self.buckets:
-            bucket.handle.close()
+            if bucket.handle is not None:
+                bucket.handle.close()
 
     def write(self, out, chosen: list[np.ndarray], extra: dict[int, list[tuple]]) -> int:
         """Copy the chosen lines, bucket by bucket in key order, to the open file `out`.

@@ -28,14 +28,27 @@ def plan_text(plan: dict) -> str:
     return json.dumps(plan, indent=2, ensure_ascii=False) + "\n"
 
 
-def run_plan(plan: dict, settings: RunSettings) -> tuple[dict, RunResult]:
+ENGINES = ("local", "ray")
+
+
+def run_plan(plan: dict, settings: RunSettings, engine: str = "local",
+             address: str | None = None) -> tuple[dict, RunResult]:
+    """Run `plan` into `settings.run_dir` on the local engine, or on Ray Data (`engine="ray"`,
+    on the cluster at `address`, or a local one): the same bytes either way."""
+    if engine not in ENGINES:
+        raise RunError(f"unknown engine {engine!r}", hint=f"engines are {', '.join(ENGINES)}")
     check_plan(plan)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
     text = plan_text(plan)
     _write_atomically(settings.run_dir / "plan.json", text)
     started = dt.datetime.now().astimezone()
-    result = Engine(plan, settings).run()
-    manifest = build_manifest(plan, xxhash.xxh3_128_hexdigest(text.encode()), result, settings, started)
+    if engine == "ray":
+        from .ray_engine import RayEngine  # Ray itself is imported only by a run that asks for it
+
+        result = RayEngine(plan, settings, address).run()
+    else:
+        result = Engine(plan, settings).run()
+    manifest = build_manifest(plan, xxhash.xxh3_128_hexdigest(text.encode()), result, settings, started, engine)
     problems = manifest_errors(manifest)
     if problems:  # our own bug: say so plainly rather than write a bad proof
         raise RunError("the manifest does not match its schema: " + "; ".join(problems[:3]),

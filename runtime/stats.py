@@ -26,10 +26,14 @@ class StageStats:
     rows_out: int = 0
     dropped: Counter = attrs.field(factory=Counter)
     seconds: float = 0.0
+    cache: str | None = None  # with the stage cache: reused or computed
 
     def to_json(self) -> dict:
-        return {"id": self.id, "op": self.op, "rows_in": self.rows_in, "rows_out": self.rows_out,
-                "dropped": dict(sorted(self.dropped.items())), "seconds": round(self.seconds, 6)}
+        out = {"id": self.id, "op": self.op, "rows_in": self.rows_in, "rows_out": self.rows_out,
+               "dropped": dict(sorted(self.dropped.items())), "seconds": round(self.seconds, 6)}
+        if self.cache is not None:
+            out["cache"] = self.cache
+        return out
 
 
 class Timer:
@@ -68,6 +72,30 @@ class RejectSink:
         self._handle(stats.id).write(encoded)
         stats.dropped.update(dropped)
         self.count += sum(dropped.values())
+
+    def positions(self) -> dict[str, int]:
+        """How many bytes each stage has written so far (for the stage cache's deltas)."""
+        for handle in self.files.values():
+            handle.flush()
+        return {stage_id: handle.tell() for stage_id, handle in self.files.items()}
+
+    def written_since(self, since: dict[str, int]) -> dict[str, bytes]:
+        """The bytes each stage wrote after `since` (from `positions`)."""
+        now = self.positions()
+        out = {}
+        for stage_id, end in now.items():
+            start = since.get(stage_id, 0)
+            if end > start:
+                with self.paths[stage_id].open("rb") as part:
+                    part.seek(start)
+                    out[stage_id] = part.read(end - start)
+        return out
+
+    def append(self, stage_id: str, encoded: bytes, count: int) -> None:
+        """Rejects replayed from the stage cache (their stage's counts are replayed apart)."""
+        if encoded:
+            self._handle(stage_id).write(encoded)
+            self.count += count
 
     def _handle(self, stage_id: str):
         handle = self.files.get(stage_id)

@@ -10,6 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import orjson
 from xxhash import xxh3_64_intdigest
 
 from recipekit.runtime.keyed import identity_key, stage_seed
@@ -139,3 +140,19 @@ def test_fast_and_slow_write_paths_give_the_same_bytes(tmp_path: Path) -> None:
     assert write_primary(fast, picks, selector, write["params"]) == 29
     write_output(slow, order_picks(picks, selector, "write:w"), selector, write["params"])
     assert fast.read_bytes() == slow.read_bytes()
+
+
+def test_unsampled_rejects_encode_as_the_reject_records_do(tmp_path: Path) -> None:
+    """The fast encoding of `unsampled` rejects is byte for byte what each Reject gives."""
+    stage = {"id": "mix:m", "op": "mix", "inputs": ["u"], "params": {
+        "entries": [{"name": "a", "kind": "count", "value": 7, "cap": None},
+                    {"name": "b\u00e9 `x`", "kind": "count", "value": 2, "cap": None}],
+        "size": None, "temperature": None, "on_short": "error", "max_epochs": None}}
+    selector = MixSelector(stage, 3, tmp_path / "mix", [])
+    selector.add([{"_entry": entry, "_key": int.from_bytes(identity_key(f"{entry}{i}"), "big"),
+                   "instruction": f"x{i}", "input": "", "output": "y", "_prov": Provenance("s\"rc", i, i % 2)}
+                  for entry, count in (("a", 20), ("b\u00e9 `x`", 9)) for i in range(count)])
+    picks = selector.picks(selector.solve())
+    slow = b"".join(orjson.dumps(r.to_json()) + b"\n" for batch in selector.unsampled(picks) for r in batch)
+    fast = b"".join(encoded for _count, encoded in selector.unsampled_encoded(picks))
+    assert fast == slow and slow.count(b"\n") == 20 - 7 + 9 - 2

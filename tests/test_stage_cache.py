@@ -1,0 +1,226 @@
+"""The stage cache: reuse what did not change, recompute what did, survive SIGKILL.
+
+Every comparison is against a run without the cache: a run that reuses
+stages must write the same outputs, rejects and counts as one that computed
+them all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from recipekit.compiler.cli import main
+from recipekit.compiler.compile import compile_file
+from recipekit.runtime.engine import RunSettings
+from recipekit.runtime.run import run_plan
+from recipekit.runtime.stage_cache import StageCache
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.recipe"))
+
+RECIPE = """\
+recipe cached {{
+  seed = 11
+}}
+
+source small {{
+  from = "small.jsonl"
+  schema {{
+    instruction: str
+    output: str
+  }}
+}}
+
+source big {{
+  from = "big.jsonl"
+  schema {{
+    question: str
+    answer: str
+  }}
+}}
+
+template ask on big {{
+  instruction = ["Answer: {{question}}", "Please answer: {{question}}"]
+  output = "{{answer}}"
+}}
+
+filter clean {{
+  length output chars 1..200
+  drop instruction matches "(?i)skip"
+  dedup exact on (instruction, output) normalize (lower, whitespace)
+}}
+
+mix train {{
+  filter = clean
+  small = {small}%
+  ask = {ask}%
+}}
+
+output train {{
+  to = "train.jsonl"
+}}
+"""
+
+
+def _data(folder: Path, big_rows: int = 300) -> None:
+    small = [{"instruction": f"Do task {i % 40}", "output": f"done {i % 40}"} for i in range(120)]
+    small += [{"instruction": "Skip me", "output": "x"}]
+    (folder / "small.jsonl").write_text("".join(json.dumps(r) + "\n" for r in small))
+    with (folder / "big.jsonl").open("w") as out:
+        for i in range(big_rows):
+            out.write(json.dumps({"question": f"what is {i % 997} plus {i % 13}?", "answer": str(i % 997 + i % 13)})
+                      + "\n")
+
+
+def _recipe(folder: Path, small: int = 30, ask: int = 70) -> Path:
+    path = folder / "cached.recipe"
+    path.write_text(RECIPE.format(small=small, ask=ask))
+    return path
+
+
+def _run(recipe: Path, run_dir: Path, cache: Path | None) -> tuple[dict, dict[str, bytes]]:
+    plan = compile_file(str(recipe)).plan
+    manifest, _ = run_plan(plan, RunSettings(root=recipe.parent, run_dir=run_dir, cache_dir=cache, workers=1))
+    files = {o["path"]: (run_dir / o["path"]).read_bytes() for o in manifest["outputs"]}
+    files["rejects.jsonl"] = (run_dir / "rejects.jsonl").read_bytes()
+    return manifest, files
+
+
+def _status(manifest: dict) -> dict[str, str]:
+    return {s["id"]: s["cache"] for s in manifest["stages"]}
+
+
+def _counts(manifest: dict) -> list:
+    return [(s["id"], s["rows_in"], s["rows_out"], s["dropped"]) for s in manifest["stages"]]
+
+
+def _same_as_uncached(recipe: Path, tmp: Path, manifest: dict, files: dict) -> None:
+    plain, plain_files = _run(recipe, tmp / "uncached", None)
+    assert files == plain_files
+    assert _counts(manifest) == _counts(plain)
+    assert manifest["accounting"] == plain["accounting"]
+
+
+def test_changing_only_the_mix_ratio_reuses_reading_filtering_and_dedup(tmp_path: Path) -> None:
+    _data(tmp_path)
+    cache = tmp_path / "cache"
+    first, _ = _run(_recipe(tmp_path), tmp_path / "one", cache)
+    assert set(_status(first).values()) == {"computed"}
+    recipe = _recipe(tmp_path, small=60, ask=40)
+    second, files = _run(recipe, tmp_path / "two", cache)
+    status = _status(second)
+    for stage in ("read:small", "read:big", "render:ask", "union:train", "filter.length:train/clean/0",
+                  "filter.regex:train/clean/1", "dedup.exact:train/clean/2"):
+        assert status[stage] == "reused", stage
+    assert status["mix:train"] == status["write:train"] == "computed"
+    _same_as_uncached(recipe, tmp_path, second, files)
+
+
+def test_one_changed_byte_recomputes_exactly_that_sources_stages(tmp_path: Path) -> None:
+    _data(tmp_path)
+    cache = tmp_path / "cache"
+    recipe = _recipe(tmp_path)
+    _run(recipe, tmp_path / "one", cache)
+    data = bytearray((tmp_path / "big.jsonl").read_bytes())
+    data[data.index(b"plus 1?")+5] = ord("2")  # one byte, same path, same size
+    (tmp_path / "big.jsonl").write_bytes(bytes(data))
+    manifest, files = _run(recipe, tmp_path / "two", cache)
+    status = _status(manifest)
+    assert status["read:big"] == status["render:ask"] == "computed"
+    assert status["read:small"] == "reused"  # the other source: untouched
+    assert status["dedup.exact:train/clean/2"] == "computed"  # downstream of the change
+    _same_as_uncached(recipe, tmp_path, manifest, files)
+
+
+@pytest.mark.parametrize("recipe", EXAMPLES, ids=lambda p: p.stem)
+def test_examples_from_the_cache_give_the_same_bytes(recipe: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    _run(recipe, tmp_path / "cold", cache)
+    warm, files = _run(recipe, tmp_path / "warm", cache)
+    reused = {s for s, v in _status(warm).items() if v == "reused"}
+    assert any(s.startswith("read:") for s in reused) and any(s.startswith("union:") for s in reused)
+    assert all(s.split(":")[0] in ("mix", "write") for s, v in _status(warm).items() if v == "computed")
+    _same_as_uncached(recipe, tmp_path, warm, files)
+
+
+def test_a_run_killed_by_sigkill_leaves_nothing_in_place_and_resumes(tmp_path: Path) -> None:
+    _data(tmp_path, big_rows=60_000)  # a second of work after the small entry is cached
+    recipe = _recipe(tmp_path)
+    cache, run_dir = tmp_path / "cache", tmp_path / "run"
+    command = [sys.executable, "-m", "recipekit.compiler", "run", str(recipe), "--out", str(run_dir),
+               "--quiet", "--workers", "1", "--cache-dir", str(cache)]
+    process = subprocess.Popen(command)
+    deadline = time.monotonic() + 60
+    while not list(cache.glob("??/*/entry.json")):  # the first entry is in place: kill mid-run
+        assert process.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (run_dir / "train.jsonl").exists() and not (run_dir / "manifest.json").exists()
+    assert len(StageCache(cache).entries()) == 1  # only what finished; the rest is scratch
+
+    assert main([*command[3:]]) == 0  # again, to the end
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    status = _status(manifest)
+    assert status["read:small"] == "reused" and status["read:big"] == "computed"
+    files = {"train.jsonl": (run_dir / "train.jsonl").read_bytes(),
+             "rejects.jsonl": (run_dir / "rejects.jsonl").read_bytes()}
+    _same_as_uncached(recipe, tmp_path, manifest, files)
+
+
+def test_two_runs_at_once_share_one_cache(tmp_path: Path) -> None:
+    _data(tmp_path, big_rows=20_000)
+    recipe = _recipe(tmp_path)
+    cache = tmp_path / "cache"
+    runs = [subprocess.Popen([sys.executable, "-m", "recipekit.compiler", "run", str(recipe), "--out",
+                              str(tmp_path / f"run{n}"), "--quiet", "--cache-dir", str(cache)]) for n in range(2)]
+    assert [p.wait() for p in runs] == [0, 0]
+    assert (tmp_path / "run0" / "train.jsonl").read_bytes() == (tmp_path / "run1" / "train.jsonl").read_bytes()
+    third, files = _run(recipe, tmp_path / "run2", cache)
+    assert "reused" in _status(third).values()
+    _same_as_uncached(recipe, tmp_path, third, files)
+
+
+def test_cli_cache_flags_ls_gc_and_the_diff_forecast(tmp_path: Path, capsys) -> None:
+    _data(tmp_path)
+    recipe = _recipe(tmp_path)
+    cache = str(tmp_path / "cache")
+    assert main(["run", str(recipe), "--out", str(tmp_path / "a"), "--quiet", "--no-cache", "--cache-dir", cache]) == 0
+    assert "cache" not in json.loads((tmp_path / "a" / "manifest.json").read_text())["stages"][0]
+    assert not StageCache(Path(cache)).entries()
+    assert main(["run", str(recipe), "--out", str(tmp_path / "b"), "--quiet", "--cache-dir", cache]) == 0
+    capsys.readouterr()
+    assert main(["cache", "ls", "--cache-dir", cache]) == 0
+    listing = capsys.readouterr().out
+    assert "mix train" in listing and "entry ask" in listing
+    changed = tmp_path / "changed.recipe"
+    changed.write_text(RECIPE.format(small=50, ask=50))
+    assert main(["diff", str(recipe), str(changed), "--format", "json"]) == 0
+    forecast = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert "dedup.exact:train/clean/2" in forecast["reused"] and "mix:train" in forecast["computed"]
+    assert main(["cache", "gc", "--max-size", "1K", "--cache-dir", cache]) == 0
+    assert len(StageCache(Path(cache)).entries()) <= 1
+    assert main(["cache", "gc", "--all", "--cache-dir", cache]) == 0
+    assert not StageCache(Path(cache)).entries()
+    assert main(["cache", "gc", "--cache-dir", cache]) == 2  # says what to remove
+
+
+def test_gc_by_age_keeps_recent_entries(tmp_path: Path) -> None:
+    cache = StageCache(tmp_path)
+    for key in ("aa" * 16, "bb" * 16):
+        scratch = cache.begin()
+        (scratch / "data").write_bytes(b"x" * 100)
+        cache.commit(scratch, key, "mix", key[:2])
+    old = time.time() - 10 * 86400
+    os.utime(tmp_path / "aa" / ("aa" * 16), (old, old))
+    removed = cache.gc(older_than=7 * 86400)
+    assert [e.key for e in removed] == ["aa" * 16]
+    assert [e.key for e in cache.entries()] == ["bb" * 16]
