@@ -306,14 +306,13 @@ class Engine:
         path = settings.root / read["params"]["path"]
         if path.stat().st_size < settings.parallel_min_bytes:
             return None
-        balance = selector.balance["field"] if selector.balance is not None else None
-        return parallel_job(name, transform, read, chain, self.seed, settings.root, writes, selector.keep_json, balance)
+        return parallel_job(name, transform, read, chain, self.seed, settings.root, writes, selector)
 
     def _run_parallel(self, job, union: dict | None, chain: list, processors: list, selector, mix: dict) -> None:
         """An entry's chunks from the workers, in file order: counts, rejects, dedup, the mix."""
         number = selector.by_name[job.entry]
         self.parallel_entries.append(f"{mix['id'].split(':', 1)[1]}/{job.entry}")
-        dedup = processors[-1].__self__ if job.dedup is not None else None
+        dedup = processors[chain.index(job.dedup)].__self__ if job.dedup is not None else None
         recorded = {job.read["id"], job.transform["id"]} & self.recorded
         read_stats, seen = self.stats[job.read["id"]], 0
         for chunk in self.pool.results(job, spans(self.settings.root / job.read["params"]["path"],
@@ -329,6 +328,8 @@ class Engine:
                 self.stats[union["id"]].rows_in += chunk.counts[1].rows_out
                 self.stats[union["id"]].rows_out += chunk.counts[1].rows_out
             keep = self._dedup_columns(dedup, chunk) if dedup is not None else None
+            if job.after:
+                keep = self._after_dedup(job, chunk, keep)
             with Timer(self.stats[mix["id"]]):
                 selector.add_columns(number, chunk, keep)
             self.stats[mix["id"]].rows_in += len(keep) if keep is not None else chunk.counts[-1].rows_out
@@ -337,15 +338,31 @@ class Engine:
                 self.settings.progress(read_stats.id, seen)
         self.recorded.update({job.read["id"], job.transform["id"]})
 
-    def _dedup_columns(self, dedup, chunk) -> list[int]:
+    def _after_dedup(self, job, chunk, keep: np.ndarray | None) -> np.ndarray:
+        """Apply the workers' verdicts of the stages after the dedup to what it kept."""
+        fates = np.frombuffer(chunk.fates, dtype=np.int8)
+        alive = np.zeros(len(fates), dtype=bool)
+        alive[keep if keep is not None else slice(None)] = True
+        dropped_at = np.flatnonzero(fates >= 0).tolist()  # positions of `chunk.after_rejects`
+        for number, stage in enumerate(job.after):
+            stats = self.stats[stage["id"]]
+            going = alive & (fates == number)
+            stats.rows_in += int(alive.sum())
+            stats.rows_out += int(alive.sum() - going.sum())
+            chosen = [chunk.after_rejects[n] for n, i in enumerate(dropped_at) if going[i]]
+            self.rejects.add_encoded(stats, Counter(rule for rule, _ in chosen), b"".join(d for _, d in chosen))
+            alive &= ~going
+        return np.flatnonzero(alive)
+
+    def _dedup_columns(self, dedup, chunk) -> np.ndarray:
         """Exact dedup of a chunk's examples by their keys: the positions kept."""
         stats = self.stats[dedup.stage_id]
         size = len(chunk.keys) // 16
         with Timer(stats):
-            fresh = dedup.seen.add_batch(chunk.keys) if size else []
-            keep = [i for i, new in enumerate(fresh) if new]
+            fresh = np.array(dedup.seen.add_batch(chunk.keys) if size else [], dtype=bool)
+            keep = np.flatnonzero(fresh)
             if len(keep) < size:
-                dupes = [i for i, new in enumerate(fresh) if not new]
+                dupes = np.flatnonzero(~fresh).tolist()
                 rows, parts = array("q", chunk.rows), array("q", chunk.parts)
                 starts = list(itertools.accumulate(array("I", chunk.text_lengths), initial=0))
                 keys = b"".join([chunk.keys[16 * i:16 * i + 16] for i in dupes])

@@ -66,7 +66,7 @@ class OrderedSpill:
             return
         bounds = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(np.frombuffer(lengths, dtype=np.uint32), out=bounds[1:])
-        where = np.arange(len(keys)) if isinstance(positions, range) else np.array(positions, dtype=np.int64)
+        where = np.arange(len(keys)) if isinstance(positions, range) else np.asarray(positions, dtype=np.int64)
         starts, ends = bounds[where], bounds[where + 1]
         key_array = np.array(keys, dtype=np.uint64)
         numbers = (key_array >> np.uint64(_SHIFT)).astype(np.int64)

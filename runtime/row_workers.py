@@ -3,13 +3,15 @@
 By default a mix's entries stream through its filter stages in one process.
 When an entry reads a JSONL file and everything between it and the mix is
 row-local — render or expand, then length, regex and required filters and
-the heuristic score, with at most one exact dedup last — the work per row is
+the heuristic score — around at most one exact dedup, the work per row is
 split. Worker processes each take a chunk of the file (a byte range that
 starts at a line start, with the number of that line, so every row keeps its
 identity), read, render and filter it, compute the dedup keys and format the
 output lines. The main process takes the chunks back in file order, inserts
 the keys (first come, first kept: the very arrivals one process would see)
-and hands compact columns to the mix.
+and hands compact columns to the mix. Row-local stages after the dedup run
+ahead in the workers on every example; the main process applies their
+verdicts to what the dedup kept.
 
 Only bytes cross between processes: arrays of keys and row numbers, the
 formatted lines, the rejects already encoded. Pickling example dicts costs as
@@ -33,9 +35,11 @@ from typing import Iterator
 
 import attrs
 import orjson
+from xxhash import xxh3_64_intdigest
 
 from .diversity import LeadingVerbs
 from .format import first_epoch_formatter
+from .keyed import by_quality
 from .paraphrase import Expander
 from .processors import ExactDedup, make_processor
 from .readers import read_source
@@ -54,14 +58,16 @@ class Job:
     entry: str
     read: dict
     transform: dict
-    stages: tuple  # row-local filter stages, in order
-    dedup: dict | None  # the exact dedup that ends the chain, if any
+    stages: tuple  # row-local filter stages before the dedup (all of them without one), in order
+    dedup: dict | None  # the chain's exact dedup, if any
+    after: tuple  # row-local filter stages after the dedup, in order
     seed: int
     root: str
     primary: dict | None  # the first output's write params: its lines are formatted in the worker
     keep_json: bool  # the mix keeps a JSON copy of each example
     balance: str | None  # the field the mix balances on
-    scored: bool  # an output is ordered by quality
+    mix_salt: int  # the mix's selection salt
+    orders: tuple  # (salt, descending or None) of each output's order key, in the selector's order
 
 
 @attrs.define
@@ -85,19 +91,23 @@ class Chunk:
     rows: bytes  # array("q")
     parts: bytes  # array("q")
     keys: bytes  # 16 bytes of dedup key an example (empty without dedup)
-    verbs: list
+    selection: bytes  # array("Q"): the mix's selection keys
+    orders: list  # array("Q") bytes of each output's order keys
+    verb_names: list  # the chunk's distinct leading verbs
+    verbs: bytes  # array("I"): each example's index into verb_names
     lines: bytes  # the first output's lines
     line_lengths: bytes  # array("I")
     texts: bytes  # each example as a dedup reject quotes it (with dedup)
     text_lengths: bytes
     jsons: bytes  # the mix's JSON copy (with keep_json)
     json_lengths: bytes
-    scores: bytes  # array("d") (when an output is ordered by quality)
     categories: list | None
+    fates: bytes  # array("b"): per example, the stage after the dedup that drops it (index), or -1
+    after_rejects: list  # per dropped example, in order: (rule, encoded reject)
 
 
 def parallel_job(entry: str, transform: dict, read: dict, chain: list[dict], seed: int, root: Path,
-                 writes: list[dict], keep_json: bool, balance: str | None) -> Job | None:
+                 writes: list[dict], selector) -> Job | None:
     """The job for an entry whose stages can run in workers, else None."""
     if read["params"].get("format") != "jsonl":
         return None
@@ -106,14 +116,16 @@ def parallel_job(entry: str, transform: dict, read: dict, chain: list[dict], see
             return None
     elif transform["op"] != "expand" or transform["params"].get("inputs") is not None or len(transform["inputs"]) > 1:
         return None
-    stages = list(chain)
-    dedup = stages.pop() if stages and stages[-1]["op"] == "dedup.exact" else None
-    if not all(_row_local(stage) for stage in stages):
+    dedups = [n for n, stage in enumerate(chain) if stage["op"] == "dedup.exact"]
+    if len(dedups) > 1 or not all(_row_local(stage) for stage in chain if stage["op"] != "dedup.exact"):
         return None
-    scored = any(w["params"]["order"]["by"] == "quality" for w in writes)
+    cut = dedups[0] if dedups else len(chain)
     key = "|".join([entry, transform["id"], *(s["id"] for s in chain)])
-    return Job(key, entry, read, transform, tuple(stages), dedup, seed, str(root),
-               writes[0]["params"] if writes else None, keep_json, balance, scored)
+    balance = selector.balance["field"] if selector.balance is not None else None
+    orders = tuple((selector.order_salts[w], selector.by_quality.get(w)) for w in selector.order_salts)
+    return Job(key, entry, read, transform, tuple(chain[:cut]), chain[cut] if dedups else None,
+               tuple(chain[cut + 1:]), seed, str(root), writes[0]["params"] if writes else None,
+               selector.keep_json, balance, selector.salt, orders)
 
 
 def _row_local(stage: dict) -> bool:
@@ -154,6 +166,7 @@ class _Pipeline:
         self.transform = (Expander(job.transform, job.entry, job.seed).expand if job.transform["op"] == "expand"
                           else Renderer(job.transform, job.entry, job.seed).render)
         self.processors = [make_processor(stage, job.seed) for stage in job.stages]
+        self.after = [make_processor(stage, job.seed) for stage in job.after]
         self.dedup = ExactDedup(job.dedup) if job.dedup is not None else None
         self.format = first_epoch_formatter(job.primary) if job.primary is not None else None
         self.verbs = LeadingVerbs()
@@ -171,25 +184,55 @@ class _Pipeline:
             kept = process(batch, rejects)
             counts.append(_count(stage["id"], len(batch), kept, rejects, started))
             batch = kept
-        return self._columns(len(items), counts, batch)
+        fates, after_rejects = self._after_dedup(batch)
+        return self._columns(len(items), counts, batch, fates, after_rejects)
 
-    def _columns(self, items: int, counts: list, examples: list[dict]) -> Chunk:
+    def _after_dedup(self, examples: list[dict]) -> tuple[array, list]:
+        """The stages after the dedup, run ahead on every example: which one would drop each
+        (the main process applies the verdicts to the examples the dedup keeps)."""
+        fates = array("b", [-1]) * len(examples)
+        dropped: dict[int, tuple[str, bytes]] = {}
+        alive = list(range(len(examples)))
+        for number, process in enumerate(self.after):
+            rejects: list = []
+            kept = {id(e) for e in process([examples[i] for i in alive], rejects)}
+            gone = [i for i in alive if id(examples[i]) not in kept]
+            for i, reject in zip(gone, rejects):  # a stage's rejects come in its input's order
+                fates[i] = number
+                dropped[i] = (reject.rule, orjson.dumps(reject.to_json()) + b"\n")
+            alive = [i for i in alive if id(examples[i]) in kept]
+        return fates, [dropped[i] for i in sorted(dropped)]
+
+    def _columns(self, items: int, counts: list, examples: list[dict], fates: array, after_rejects: list) -> Chunk:
         job = self.job
         provs = [e["_prov"] for e in examples]
         lines, line_lengths = _joined(self.format, examples) if self.format else (b"", array("I"))
         texts, text_lengths = _joined(_quoted, examples) if self.dedup else (b"", array("I"))
         jsons, json_lengths = _joined(_json_copy, examples) if job.keep_json else (b"", array("I"))
-        verb = self.verbs
+        ids = [e["_key"] for e in examples]
+        packed = [i.to_bytes(8, "big") for i in ids]
+        names: dict[str, int] = {}
+        verbs = array("I", [names.setdefault(v, len(names)) for v in map(self.verbs, (e["instruction"] for e in examples))])
         return Chunk(
             items, counts, self.source,
-            array("Q", [e["_key"] for e in examples]).tobytes(),
+            array("Q", ids).tobytes(),
             array("q", [p.row for p in provs]).tobytes(), array("q", [p.part for p in provs]).tobytes(),
             b"".join([self.dedup.key(e) for e in examples]) if self.dedup else b"",
-            [verb(e["instruction"]) for e in examples],
+            array("Q", [xxh3_64_intdigest(b, job.mix_salt) for b in packed]).tobytes(),
+            [_order_keys(examples, packed, salt, descending) for salt, descending in job.orders],
+            list(names), verbs.tobytes(),
             lines, line_lengths.tobytes(), texts, text_lengths.tobytes(), jsons, json_lengths.tobytes(),
-            array("d", [e.get("_score", 0.0) for e in examples]).tobytes() if job.scored else b"",
             [json_text(e["_carry"].get(job.balance)) for e in examples] if job.balance else None,
+            fates.tobytes(), after_rejects,
         )
+
+
+def _order_keys(examples: list[dict], packed: list[bytes], salt: int, descending: bool | None) -> bytes:
+    """An output's order keys, as MixSelector makes them (by quality first, when so ordered)."""
+    keys = [xxh3_64_intdigest(b, salt) for b in packed]
+    if descending is not None:
+        keys = [by_quality(e.get("_score", 0.0), k, descending) for e, k in zip(examples, keys)]
+    return array("Q", keys).tobytes()
 
 
 def _count(stage_id: str, rows_in: int, kept: list, rejects: list, started: float) -> StageCount:

@@ -211,43 +211,37 @@ class MixSelector:
                 pool.offsets.append(pool.position)
                 pool.position += len(data)
 
-    def add_columns(self, number: int, chunk, keep: list[int] | None) -> None:
-        """`add` for examples a worker process sent as columns (runtime/row_workers.py):
-        those at positions `keep` (all when None), in order."""
+    def add_columns(self, number: int, chunk, keep: np.ndarray | None) -> None:
+        """`add` for examples a worker process sent as columns, keys already made
+        (runtime/row_workers.py): those at positions `keep` (all when None), in order."""
         pool = self.pools[number]
         first = len(pool.keys)
-        ids, rows, parts = array("Q", chunk.ids), array("q", chunk.rows), array("q", chunk.parts)
-        verbs = chunk.verbs
-        if keep is not None:
-            ids, rows, parts = array("Q", [ids[i] for i in keep]), [rows[i] for i in keep], [parts[i] for i in keep]
-            verbs = [verbs[i] for i in keep]
+        size = len(chunk.ids) // 8
+        where = np.arange(size) if keep is None else keep
+
+        def column(data: bytes, dtype) -> np.ndarray:
+            return np.frombuffer(data, dtype=dtype)[where]
+
         pool.source = chunk.source
-        pool.identity.extend(ids)
-        pool.rows.extend(rows)
-        pool.parts.extend(parts)
+        for name, data, dtype in (("identity", chunk.ids, np.uint64), ("rows", chunk.rows, np.int64),
+                                  ("parts", chunk.parts, np.int64), ("keys", chunk.selection, np.uint64)):
+            getattr(pool, name).frombytes(column(data, dtype).tobytes())
         verb_ids = self.verb_ids.ids
-        pool.verbs.extend([verb_ids.setdefault(v, len(verb_ids)) for v in verbs])
+        mapped = np.array([verb_ids.setdefault(v, len(verb_ids)) for v in chunk.verb_names] or [0], dtype=np.uint32)
+        pool.verbs.frombytes(mapped[column(chunk.verbs, np.uint32)].tobytes())
         if self.balance is not None:
             names, ids_of = chunk.categories, self.category_ids
-            pool.categories.extend([ids_of.setdefault(names[i], len(ids_of))
-                                    for i in (keep if keep is not None else range(len(names)))])
-        packed = [i.to_bytes(8, "big") for i in ids]
-        salt = self.salt
-        pool.keys.extend([xxh3_64_intdigest(b, salt) for b in packed])
-        positions = keep if keep is not None else range(len(ids))
-        for write_id, keys in pool.order_keys.items():
-            salt = self.order_salts[write_id]
-            order = [xxh3_64_intdigest(b, salt) for b in packed]
-            if write_id in self.by_quality:
-                scores, descending = array("d", chunk.scores), self.by_quality[write_id]
-                order = [by_quality(scores[i], k, descending) for i, k in zip(positions, order)]
-            keys.extend(order)
+            pool.categories.extend([ids_of.setdefault(names[i], len(ids_of)) for i in where.tolist()])
+        for (write_id, keys), data in zip(pool.order_keys.items(), chunk.orders):
+            order = column(data, np.uint64)
+            keys.frombytes(order.tobytes())
             if self.primary is not None and write_id == self.primary["id"]:
-                self.ordered.add_lines(order, number, first, chunk.lines, array("I", chunk.line_lengths), positions)
+                self.ordered.add_lines(order.tolist(), number, first, chunk.lines, array("I", chunk.line_lengths),
+                                       where)
         if self.keep_json:
             data, lengths = memoryview(chunk.jsons), array("I", chunk.json_lengths)
             starts = list(itertools.accumulate(lengths, initial=0))
-            for i in positions:
+            for i in where.tolist():
                 pool.handle.write(data[starts[i]:starts[i + 1]])
                 pool.offsets.append(pool.position)
                 pool.position += lengths[i]

@@ -54,10 +54,12 @@ def test_examples_give_the_same_bytes_on_workers(recipe: Path, tmp_path: Path) -
 
 
 def test_the_examples_exercise_the_worker_path(tmp_path: Path) -> None:
-    """Not vacuous: entries whose chains are row-local (plus exact dedup) did run on workers;
-    the others (near dedup, decontamination, agreement ... in their chain) stayed in process."""
+    """Not vacuous: entries whose chains are row-local around one exact dedup (the mixture's
+    score comes after its dedup) did run on workers; the TSV source, and chains with near
+    dedup, decontamination or agreement, stayed in process."""
     used = [entry for recipe in EXAMPLES for entry in _compare(recipe, tmp_path / recipe.stem)]
-    assert used == ["demos_train/demo_task", "train/review_sentiment"]
+    assert used == ["demos_train/demo_task", "blend/review_sentiment", "blend/demo_task", "blend/seed_task",
+                    "blend/trivia_qa", "preview/trivia_qa", "preview/seed_task", "train/review_sentiment"]
 
 
 RECIPE = """\
@@ -71,6 +73,7 @@ source rows {{
     instruction: str
     input: str?
     output: str
+    kind: str?
   }}
 }}
 
@@ -93,11 +96,13 @@ expand more from rows {{
 filter clean {{
   length output chars 2..200
   drop instruction matches "(?i)forbidden"
+  score heuristic >= 0.05
   dedup exact on (instruction, input, output) normalize (lower, whitespace)
 }}
 
 mix train {{
   filter = clean
+  {balance}
   copy = 70%
   more = 30%
 }}
@@ -106,6 +111,7 @@ output train {{
   to = "train.jsonl"
   format = {fmt}
   provenance = (source, row, template)
+  order = quality desc
 }}
 
 output also from train {{
@@ -132,16 +138,18 @@ def _rows() -> list[str]:
             lines.append(json.dumps({"instruction": 5, "output": "wrong type"}))  # schema reject
         else:
             lines.append(json.dumps({"instruction": f"  Task  {i % 37}", "input": f"in {i % 3}",
-                                     "output": f"answer {i % 37} é ✓"}, ensure_ascii=False))
+                                     "output": f"answer {i % 37} é ✓" + " more words" * (i % 4),
+                                     "kind": ["a", "b", "c"][i % 3]}, ensure_ascii=False))
     return lines
 
 
-@pytest.mark.parametrize("fmt", ["alpaca", "messages"])
+@pytest.mark.parametrize("fmt, balance", [("alpaca", ""), ("messages", "balance = kind")])
 @pytest.mark.parametrize("chunk_bytes", [1, 97, 4096])
-def test_rejects_duplicates_and_second_outputs_on_workers(tmp_path: Path, fmt: str, chunk_bytes: int) -> None:
+def test_rejects_duplicates_and_second_outputs_on_workers(tmp_path: Path, fmt: str, balance: str,
+                                                          chunk_bytes: int) -> None:
     (tmp_path / "rows.jsonl").write_text("\ufeff" + "\n".join(_rows()), encoding="utf-8")  # BOM, no final newline
     recipe = tmp_path / "workers.recipe"
-    recipe.write_text(RECIPE.format(fmt=fmt))
+    recipe.write_text(RECIPE.format(fmt=fmt, balance=balance))
     used = _compare(recipe, tmp_path, chunk_bytes)
     assert used == ["train/copy", "train/more"]
     rejects = [json.loads(line) for line in (tmp_path / "parallel" / "rejects.jsonl").read_text().splitlines()]
