@@ -1,9 +1,16 @@
 """Quality scorers: an example in, a score in [0, 1] and the reasons out.
 
-`heuristic` is built in and needs no model: it multiplies penalties for what
-makes an instruction example bad (an empty or refusing answer, an answer that
-only echoes the instruction, heavy repetition, an answer far too short for
-what was asked). Each penalty comes with a reason, so a rejected row says why.
+`heuristic` is built in and needs no model. It multiplies penalties for what
+makes an instruction example bad, each with its reason, so that a rejected row
+says why:
+
+- the answer: empty, refusal boilerplate, only an echo of the instruction,
+  heavy repetition, stopping mid-sentence;
+- the answer's length against the question: one or two words for an
+  instruction that asks for writing, explaining or listing;
+- structure: an instruction that asks for a list or steps answered by one
+  unbroken sentence;
+- the instruction's clarity: a single word, mostly not words, or cut off.
 """
 
 from __future__ import annotations
@@ -20,6 +27,13 @@ _REFUSAL = re.compile(
     r"\b(as an ai( language model)?|i('| a)m (sorry|unable)|i cannot|i can't|i do not have (access|the ability))\b",
     re.IGNORECASE,
 )
+# instructions that ask for a written answer of some length
+_GENERATIVE = re.compile(r"\b(write|compose|create|generate|explain|describe|summari[sz]e|list|outline|draft|"
+                         r"discuss|compare|give (me )?(some|several|a few|\d+|three|five|ten))\b", re.IGNORECASE)
+_ASKS_FOR_LIST = re.compile(r"\b(list|enumerate|steps|bullet|outline|name (\d+|three|five|some|several))\b",
+                            re.IGNORECASE)
+_LIST_SHAPE = re.compile(r"(^|\n)\s*(\d+[.)]|[-*\u2022])\s|\n.+\n|[,;].+[,;]")
+_DANGLING = {"and", "or", "but", "the", "a", "an", "of", "to", "with", "for", "because", "that", "which"}
 
 
 def heuristic(example: dict) -> tuple[float, list[str]]:
@@ -28,20 +42,37 @@ def heuristic(example: dict) -> tuple[float, list[str]]:
     if not words:
         return 0.0, ["the output is empty"]
     score, reasons = 1.0, []
+    for factor, reason in (*_answer_penalties(instruction, output, words), *_instruction_penalties(instruction)):
+        score *= factor
+        reasons.append(reason)
+    return score, reasons
+
+
+def _answer_penalties(instruction: str, output: str, words: list[str]):
     if _REFUSAL.search(output):
-        score *= 0.2
-        reasons.append("the output is refusal boilerplate")
+        yield 0.2, "the output is refusal boilerplate"
     if output.strip().lower() == instruction.strip().lower():
-        score *= 0.1
-        reasons.append("the output repeats the instruction")
+        yield 0.1, "the output repeats the instruction"
     distinct = len({w.lower() for w in words}) / len(words)
     if len(words) >= 8 and distinct < 0.3:
-        score *= 0.4
-        reasons.append(f"the output repeats itself ({distinct:.0%} distinct words)")
-    if len(instruction.split()) < 2:
-        score *= 0.6
-        reasons.append("the instruction is a single word")
-    return score, reasons
+        yield 0.4, f"the output repeats itself ({distinct:.0%} distinct words)"
+    if len(words) >= 6 and (words[-1].lower() in _DANGLING or output.rstrip()[-1:] in (",", ":", ";")):
+        yield 0.7, "the output stops mid-sentence"
+    if len(words) <= 2 and len(instruction.split()) >= 5 and _GENERATIVE.search(instruction):
+        yield 0.5, f"a {len(words)}-word output for an instruction that asks for writing"
+    elif _ASKS_FOR_LIST.search(instruction) and len(words) >= 3 and not _LIST_SHAPE.search(output):
+        yield 0.7, "the instruction asks for a list; the output is not one"
+
+
+def _instruction_penalties(instruction: str):
+    tokens = instruction.split()
+    if len(tokens) < 2:
+        yield 0.6, "the instruction is a single word"
+    letters = sum(ch.isalpha() for ch in instruction)
+    if instruction.strip() and letters < 0.5 * len(instruction.strip()):
+        yield 0.6, "the instruction is mostly not words"
+    if len(tokens) >= 4 and (tokens[-1].lower() in _DANGLING or instruction.rstrip()[-1:] == ","):
+        yield 0.7, "the instruction is cut off"
 
 
 _BUILT_IN = {"heuristic": heuristic}
