@@ -30,6 +30,7 @@ import warnings
 from array import array
 from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Iterator
 
@@ -38,6 +39,7 @@ import orjson
 from xxhash import xxh3_64_intdigest
 
 from .diversity import LeadingVerbs
+from .errors import RunError
 from .format import first_epoch_formatter
 from .keyed import by_quality
 from .paraphrase import Expander
@@ -297,12 +299,17 @@ class WorkerPool:
                 self.executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
                                                     initializer=_quiet_worker)
         window: deque = deque()
-        for span in chunk_spans:
-            window.append(self.executor.submit(run_chunk, job, span))
-            if len(window) > 2 * self.workers:  # bounded: the main process is the only reader
+        try:
+            for span in chunk_spans:
+                window.append(self.executor.submit(run_chunk, job, span))
+                if len(window) > 2 * self.workers:  # bounded: the main process is the only reader
+                    yield window.popleft().result()
+            while window:
                 yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
+        except BrokenProcessPool as error:  # killed from outside, or out of memory
+            self.executor = None
+            raise RunError(f"a worker process reading {job.read['params']['path']} died: {error}",
+                           hint="run again; with --workers 1 everything stays in one process") from error
 
     def close(self) -> None:
         if self.executor is not None:

@@ -185,3 +185,21 @@ def test_spans_cover_the_file_at_line_starts(tmp_path_factory, lines, final_newl
     for start, _end, first_row in chunks:
         assert start == 0 or data[start - 1:start] == b"\n"  # starts at a line start
         assert first_row == data[:start].count(b"\n")  # the number of that line
+
+
+def test_a_worker_that_dies_is_a_run_error_not_a_traceback(tmp_path: Path, monkeypatch) -> None:
+    import os
+    import signal
+
+    from recipekit.runtime import row_workers
+    from recipekit.runtime.errors import RunError
+
+    def die(pipeline, span):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    monkeypatch.setattr(row_workers._Pipeline, "run", die)  # forked workers inherit the patch
+    (tmp_path / "rows.jsonl").write_text("\n".join(_rows()), encoding="utf-8")
+    recipe = tmp_path / "workers.recipe"
+    recipe.write_text(RECIPE.format(fmt="alpaca", balance=""))
+    with pytest.raises(RunError, match="worker process .* died"):
+        _run(recipe, tmp_path / "run", workers=2, parallel_min_bytes=0, chunk_bytes=500)
