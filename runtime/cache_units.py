@@ -21,18 +21,32 @@ run from the cache writes the same manifest counts and rejects.jsonl bytes.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
 import orjson
 
+from .errors import RunError
 from .records import Provenance
 from .stage_cache import StageCache
 from .stage_keys import digest
 
 REUSED, COMPUTED = "reused", "computed"
+
+
+@contextlib.contextmanager
+def reading(folder: Path):
+    """A cache entry that cannot be read back (edited, truncated by a full disk) stops the
+    run with words, not a traceback."""
+    try:
+        yield
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
+        raise RunError(f"the stage cache entry {folder} is damaged: {error}",
+                       hint="remove it (`recipekit cache gc --all`), or run with --no-cache") from error
 
 
 class CacheUnits:
@@ -116,8 +130,9 @@ class CacheUnits:
         key = self.entry_key(transform)
         found = self.cache.lookup(key)
         if found is not None:
-            yield from _read_examples(found / "examples.jsonl", self.engine.settings.batch_size)
-            self.replay(found, covered)
+            with reading(found):
+                yield from _read_examples(found / "examples.jsonl", self.engine.settings.batch_size)
+                self.replay(found, covered)
             return
         folder, before, saving = self.cache.begin(), self.snapshot(), True
         try:

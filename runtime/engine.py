@@ -31,7 +31,7 @@ from .readers import read_source
 from .records import Reject, SourceRow
 from .render import Renderer
 from .row_workers import WorkerPool, default_workers, parallel_job, spans
-from .cache_units import COMPUTED, CacheUnits
+from .cache_units import COMPUTED, CacheUnits, reading
 from .manifest import file_facts, tool_version
 from .stage_cache import StageCache
 from .stage_keys import stage_keys
@@ -179,9 +179,11 @@ class Engine:
             units.mark([sid for sid in upstream if sid not in units.status], COMPUTED)  # entries marked theirs
             found = units.cache.commit(folder, key, "mix", f"mix {mix['id'].split(':', 1)[1]}")
         else:
-            units.replay(found, upstream)
+            with reading(found):
+                units.replay(found, upstream)
         units.mark([mix["id"]], COMPUTED)
-        return MixSelector.restore(mix, self.seed, found, writes)
+        with reading(found):
+            return MixSelector.restore(mix, self.seed, found, writes)
 
     def _upstream(self, union: dict, chain: list) -> set[str]:
         """Every stage a mix's filtered pool depends on."""

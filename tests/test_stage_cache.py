@@ -224,3 +224,15 @@ def test_gc_by_age_keeps_recent_entries(tmp_path: Path) -> None:
     removed = cache.gc(older_than=7 * 86400)
     assert [e.key for e in removed] == ["aa" * 16]
     assert [e.key for e in cache.entries()] == ["bb" * 16]
+
+
+def test_a_damaged_cache_entry_is_a_run_error(tmp_path: Path) -> None:
+    from recipekit.runtime.errors import RunError
+
+    _data(tmp_path)
+    recipe, cache = _recipe(tmp_path), tmp_path / "cache"
+    _run(recipe, tmp_path / "one", cache)
+    for state in cache.glob("??/*/state.json"):
+        state.write_text("{not json")
+    with pytest.raises(RunError, match="damaged"):
+        _run(recipe, tmp_path / "two", cache)
