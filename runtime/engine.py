@@ -279,7 +279,10 @@ class Engine:
 
     def _stream_union(self, union: dict, chain: list, processors: list, selector, mix: dict,
                       writes: list[dict]) -> None:
-        """Each entry in mix order, on worker processes when it can be, else in batches here."""
+        """Each entry in mix order, on worker processes when it can be, else in batches here.
+
+        This is the seam between engines: the Ray engine (runtime/ray_engine.py) subclasses
+        Engine and overrides only this, feeding the same selector through `_through`."""
         first_time = union["id"] not in self.recorded
         for name, entry_id in zip(union["params"]["entries"], union["inputs"]):
             job = self._parallel_job(name, self.stages[entry_id], chain, selector, writes)
