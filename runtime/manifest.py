@@ -33,15 +33,16 @@ def tool_version() -> str:
         return "0.0.0+unknown"
 
 
-def file_facts(path: Path) -> dict:
-    """xxh3_128, bytes and lines of a file, read in chunks."""
-    digest, size, lines = xxhash.xxh3_128(), 0, 0
+def file_facts(path: Path, lines: bool = False) -> dict:
+    """xxh3_128 and bytes of a file, read in chunks; and its lines, when asked."""
+    digest, size, count = xxhash.xxh3_128(), 0, 0
     with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
+        while chunk := handle.read(1 << 22):
             digest.update(chunk)
             size += len(chunk)
-            lines += chunk.count(b"\n")
-    return {"xxh3_128": digest.hexdigest(), "bytes": size, "lines": lines}
+            if lines:
+                count += chunk.count(b"\n")
+    return {"xxh3_128": digest.hexdigest(), "bytes": size, **({"lines": count} if lines else {})}
 
 
 def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.datetime,
@@ -51,7 +52,7 @@ def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.dat
     inputs = [_input(s, stats[s["id"]], settings.root, getattr(result, "input_facts", {}))
               for s in plan["stages"] if s["op"] == "read"]
     outputs = [_output(o, settings.run_dir) for o in result.outputs]
-    rejects = file_facts(settings.run_dir / "rejects.jsonl")
+    rejects = file_facts(settings.run_dir / "rejects.jsonl", lines=True)
     return {
         "manifest_version": MANIFEST_VERSION,
         "tool": {"name": "recipekit", "version": tool_version()},

@@ -106,7 +106,7 @@ class OrderedSpill:
                 out.writelines(record[4] for record in records)
                 written += len(records)
                 continue
-            out.writelines(data[a:b] for a, b in zip(starts, ends))
+            out.write(b"".join([data[a:b] for a, b in zip(starts, ends)]))  # one copy, one write
             written += len(order)
         return written
 
