@@ -55,15 +55,16 @@ def run_run(args) -> int:
 
 
 def cache_line(manifest: dict) -> str:
-    """What the stage cache saved this run, in a line."""
+    """Which stages came from the stage cache this run, and which were computed."""
     stages = manifest["stages"]
     if not any("cache" in s for s in stages):
         return "stage cache: off (--no-cache)"
     reused = [s["id"] for s in stages if s.get("cache") == "reused"]
+    computed = [s["id"] for s in stages if s.get("cache") != "reused"]
     if not reused:
         return f"stage cache: all {len(stages)} stages computed"
-    return f"stage cache: {len(reused)} of {len(stages)} stages reused ({', '.join(reused[:4])}" + \
-        (", ..." if len(reused) > 4 else "") + "); selection and writing ran"
+    return (f"stage cache: {len(reused)} of {len(stages)} stages reused: {', '.join(reused)}\n"
+            f"  computed: {', '.join(computed)}")
 
 
 def _plan_for(target: Path, console: Console):

@@ -236,3 +236,15 @@ def test_a_damaged_cache_entry_is_a_run_error(tmp_path: Path) -> None:
         state.write_text("{not json")
     with pytest.raises(RunError, match="damaged"):
         _run(recipe, tmp_path / "two", cache)
+
+
+def test_the_run_summary_says_what_was_reused(tmp_path: Path) -> None:
+    _data(tmp_path)
+    recipe = _recipe(tmp_path)
+    command = [sys.executable, "-m", "recipekit.compiler", "run", str(recipe), "--cache-dir", str(tmp_path / "c")]
+    first = subprocess.run([*command, "--out", str(tmp_path / "a")], capture_output=True, text=True)
+    assert "stage cache: all" in first.stderr and "stages computed" in first.stderr
+    second = subprocess.run([*command, "--out", str(tmp_path / "b")], capture_output=True, text=True)
+    said = " ".join(second.stderr.split())  # as wrapped at the terminal's width
+    assert "stages reused: read:small, render:small, read:big, render:ask" in said
+    assert "computed: mix:train, write:train" in said
