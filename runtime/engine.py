@@ -32,7 +32,9 @@ from .records import Reject, SourceRow
 from .render import Renderer
 from .row_workers import WorkerPool, default_workers, parallel_job, spans
 from .cache_units import COMPUTED, CacheUnits, reading
+from .embeddings import model_records
 from .manifest import file_facts, tool_version
+from .scorers import plugin_versions
 from .stage_cache import StageCache
 from .stage_keys import stage_keys
 from .select import MixSelector
@@ -106,7 +108,7 @@ class Engine:
                 self.input_facts[stage["params"]["path"]] = file_facts(self.settings.root / stage["params"]["path"])
         if self.settings.cache_dir is not None:
             hashes = {path: facts["xxh3_128"] for path, facts in self.input_facts.items()}
-            keys = stage_keys(self.plan, self.settings.root, tool_version(), hashes)
+            keys = stage_keys(self.plan, self.settings.root, tool_version(), hashes, self._outside_code())
             self.units = CacheUnits(self, StageCache(self.settings.cache_dir), keys)
         if self.work.exists():
             shutil.rmtree(self.work)
@@ -131,6 +133,15 @@ class Engine:
         return RunResult(stats, outputs, allocations, self.rejects.count, time.perf_counter() - started,
                          self.diversity, self.used_rows, self.reports, self.workers, self.parallel_entries,
                          self.input_facts)
+
+    def _outside_code(self) -> dict[str, object]:
+        """Stage id -> the versions of the plugin or model it runs (for the stage cache's keys)."""
+        plugins = {p["name"]: p for p in plugin_versions(self.settings.allowed_scorers)}
+        code: dict[str, object] = {s["stage"]: s for s in model_records(self.plan)}
+        for stage in self.plan["stages"]:
+            if stage["op"] == "score" and stage["params"]["scorer"] in plugins:
+                code[stage["id"]] = plugins[stage["params"]["scorer"]]
+        return code
 
     def _check_inputs(self) -> None:
         for stage in self.plan["stages"]:

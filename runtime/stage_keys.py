@@ -30,10 +30,13 @@ def file_hash(path: Path) -> str:
     return digest.hexdigest()
 
 
-def stage_keys(plan: dict, root: Path, tool: str, hashes: dict[str, str] | None = None) -> dict[str, str]:
+def stage_keys(plan: dict, root: Path, tool: str, hashes: dict[str, str] | None = None,
+               code: dict[str, object] | None = None) -> dict[str, str]:
     """Stage id -> key, for every stage of the plan (inputs come before their users).
-    `hashes` gives input files' xxh3_128 by plan path, where already known."""
-    hashes = hashes or {}
+    `hashes` gives input files' xxh3_128 by plan path, where already known; `code`, by
+    stage id, the versions of code outside recipekit a stage runs (a scorer plugin, an
+    embedding model), so that upgrading it recomputes that stage and what follows."""
+    hashes, code = hashes or {}, code or {}
     stages = {s["id"]: s for s in plan["stages"]}
     keys: dict[str, str] = {}
 
@@ -43,6 +46,8 @@ def stage_keys(plan: dict, root: Path, tool: str, hashes: dict[str, str] | None 
             parts = {"format": CACHE_FORMAT, "tool": tool, "op": stage["op"],
                      "version": OP_VERSIONS.get(stage["op"], 1), "params": stage["params"],
                      "seed": plan["seed"], "id": stage_id, "inputs": [key_of(i) for i in stage["inputs"]]}
+            if stage_id in code:
+                parts["code"] = code[stage_id]
             if stage["op"] == "read":
                 path = root / stage["params"]["path"]
                 known = hashes.get(stage["params"]["path"])

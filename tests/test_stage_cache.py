@@ -248,3 +248,15 @@ def test_the_run_summary_says_what_was_reused(tmp_path: Path) -> None:
     said = " ".join(second.stderr.split())  # as wrapped at the terminal's width
     assert "stages reused: read:small, render:small, read:big, render:ask" in said
     assert "computed: mix:train, write:train" in said
+
+
+def test_outside_code_versions_change_exactly_their_stage_and_what_follows(tmp_path: Path) -> None:
+    """A new version of a scorer plugin (or an embedding model) recomputes its stage."""
+    from recipekit.runtime.stage_keys import stage_keys
+
+    _data(tmp_path)
+    plan = compile_file(str(_recipe(tmp_path))).plan
+    old = stage_keys(plan, tmp_path, "1", code={"filter.regex:train/clean/1": {"version": "1.0"}})
+    new = stage_keys(plan, tmp_path, "1", code={"filter.regex:train/clean/1": {"version": "1.1"}})
+    changed = {sid for sid in old if old[sid] != new[sid]}
+    assert changed == {"filter.regex:train/clean/1", "dedup.exact:train/clean/2", "mix:train", "write:train"}
