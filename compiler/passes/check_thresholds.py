@@ -116,7 +116,7 @@ def _near_options(rule: ast.NearDedupRule, sink: DiagnosticSink) -> None:
     if unit is not None and not (isinstance(unit, ast.Name) and unit.value in ("words", "chars")):
         sink.report("R207", unit.span, "`unit` is `words` or `chars`", label="not a unit")
     if rule.metric.value != "jaccard":
-        for key in ("num_perm", "bands"):
+        for key in ("num_perm", "bands", "ngram", "unit", "seed"):  # MinHash's shingles and hashing
             if key in options:
                 sink.report("R207", options[key].span, f"`{key}` applies to `jaccard` (MinHash) only",
                             label=f"ignored by `{rule.metric.value}`", hint=f"remove `{key}`")
