@@ -265,7 +265,7 @@ class Engine:
         with Timer(stats):
             allocation = selector.solve()
             picks = selector.picks(allocation)
-            for count, encoded in selector.unsampled_encoded(picks):
+            for count, encoded in selector.unsampled(picks):
                 self.rejects.add_encoded(stats, Counter(unsampled=count), encoded)
         allocations[mix["id"]] = allocation
         self._note_used_rows(selector, picks)

@@ -47,17 +47,9 @@ class OrderedSpill:
                 getattr(bucket, name).frombytes(arrays[f"b{n}.{name}"].tobytes())
 
     def add_run(self, keys: list[int], pool: int, first: int, examples: list, fmt) -> None:
-        """Spill `fmt(example)` for arrivals `first`, `first + 1`, ... of one pool.
-
-        The lines are dumped into one buffer as they are made: keeping many
-        freshly dumped `bytes` alive, even for a batch, costs several times the
-        dumping itself (the allocator's large-block path)."""
-        buffer, lengths = bytearray(), array("I")
-        for example in examples:
-            line = fmt(example)
-            lengths.append(len(line))
-            buffer += line
-        self.add_lines(keys, pool, first, buffer, lengths, range(len(keys)))
+        """Spill `fmt(example)` for arrivals `first`, `first + 1`, ... of one pool."""
+        lines, lengths = dumped(fmt, examples)
+        self.add_lines(keys, pool, first, lines, lengths, range(len(keys)))
 
     def add_lines(self, keys: list[int], pool: int, first: int, lines, lengths: array, positions) -> None:
         """Spill formatted lines: line `positions[n]` of the buffer `lines` (whose line
@@ -131,3 +123,17 @@ def _chosen_in_order(bucket: _Bucket, chosen: list[np.ndarray]) -> tuple[list, l
 
 def bucket_of(key: int) -> int:
     return key >> _SHIFT
+
+
+def dumped(encode, items: list) -> tuple[bytes, array]:
+    """`encode(item)` of each item, concatenated, and their lengths.
+
+    Each piece goes into one buffer as it is made: keeping many freshly dumped
+    `bytes` alive, even for a batch, costs several times the dumping itself
+    (the allocator's large-block path; 1.2 against 0.14 µs a line measured)."""
+    buffer, lengths = bytearray(), array("I")
+    for item in items:
+        data = encode(item)
+        lengths.append(len(data))
+        buffer += data
+    return bytes(buffer), lengths

@@ -47,6 +47,7 @@ from .processors import ExactDedup, make_processor
 from .readers import read_source
 from .records import SourceRow, quote
 from .render import Renderer
+from .ordered_spill import dumped
 from .select import json_text
 
 _ROW_CHECKS = frozenset({"filter.length", "filter.regex", "filter.required"})
@@ -208,9 +209,9 @@ class _Pipeline:
     def _columns(self, items: int, counts: list, examples: list[dict], fates: array, after_rejects: list) -> Chunk:
         job = self.job
         provs = [e["_prov"] for e in examples]
-        lines, line_lengths = _joined(self.format, examples) if self.format else (b"", array("I"))
-        texts, text_lengths = _joined(_quoted, examples) if self.dedup else (b"", array("I"))
-        jsons, json_lengths = _joined(_json_copy, examples) if job.keep_json else (b"", array("I"))
+        lines, line_lengths = dumped(self.format, examples) if self.format else (b"", array("I"))
+        texts, text_lengths = dumped(_quoted, examples) if self.dedup else (b"", array("I"))
+        jsons, json_lengths = dumped(_json_copy, examples) if job.keep_json else (b"", array("I"))
         ids = [e["_key"] for e in examples]
         packed = [i.to_bytes(8, "big") for i in ids]
         names: dict[str, int] = {}
@@ -241,16 +242,6 @@ def _count(stage_id: str, rows_in: int, kept: list, rejects: list, started: floa
     encoded = b"".join([orjson.dumps(r.to_json()) + b"\n" for r in rejects])
     return StageCount(stage_id, rows_in, len(kept), time.process_time() - started,
                       Counter(r.rule for r in rejects), encoded)
-
-
-def _joined(encode, examples: list[dict]) -> tuple[bytes, array]:
-    """Each example encoded, concatenated (a buffer, not a list of bytes: see ordered_spill)."""
-    out, lengths = bytearray(), array("I")
-    for example in examples:
-        data = encode(example)
-        lengths.append(len(data))
-        out += data
-    return bytes(out), lengths
 
 
 def _quoted(example: dict) -> bytes:

@@ -36,7 +36,7 @@ from .format import first_epoch_formatter
 from .keyed import by_quality, repeat_key, stage_seed
 from .mixing import Allocation, allocate
 from .ordered_spill import OrderedSpill
-from .records import Provenance, Reject
+from .records import Provenance
 
 
 @attrs.define
@@ -362,20 +362,10 @@ class MixSelector:
         example["_prov"] = Provenance(*example["_prov"])
         return example
 
-    def unsampled(self, picks: Picks, batch: int = 4096):
-        """Batches of rejects for the examples no pick took, pool by pool, in arrival order."""
-        stage_id = self.stage["id"]
-        for number, pool in enumerate(self.pools):
-            taken = picks.taken(number, len(pool.keys))
-            left = np.flatnonzero(~taken)
-            for start in range(0, len(left), batch):
-                yield [Reject(stage_id, "unsampled", f"not drawn for entry `{pool.name}`",
-                              format(pool.identity[i], "016x"), pool.source, pool.rows[i], pool.parts[i])
-                       for i in left[start:start + batch].tolist()]
-
-    def unsampled_encoded(self, picks: Picks) -> Iterator[tuple[int, bytes]]:
-        """`unsampled`, already encoded as rejects.jsonl lines: (count, bytes) per pool. The
-        same bytes as encoding each `Reject` (a test holds them equal), a hundred times faster."""
+    def unsampled(self, picks: Picks) -> Iterator[tuple[int, bytes]]:
+        """Rejects for the examples no pick took, pool by pool in arrival order, encoded as
+        rejects.jsonl lines: (count, bytes) per pool. Formatted from one template a pool,
+        the same bytes as encoding a `Reject` each (a test holds them equal), far faster."""
         for number, pool in enumerate(self.pools):
             left = np.flatnonzero(~picks.taken(number, len(pool.keys)))
             if not len(left):

@@ -18,16 +18,10 @@ from pathlib import Path
 import orjson
 import xxhash
 
+from .manifest import file_facts
+
 CACHE_FORMAT = 1
 OP_VERSIONS: dict[str, int] = {}  # op -> version, where an op's output changed without a release
-
-
-def file_hash(path: Path) -> str:
-    digest = xxhash.xxh3_128()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def stage_keys(plan: dict, root: Path, tool: str, hashes: dict[str, str] | None = None,
@@ -51,7 +45,7 @@ def stage_keys(plan: dict, root: Path, tool: str, hashes: dict[str, str] | None 
             if stage["op"] == "read":
                 path = root / stage["params"]["path"]
                 known = hashes.get(stage["params"]["path"])
-                parts["file"] = known or (file_hash(path) if path.is_file() else None)
+                parts["file"] = known or (file_facts(path)["xxh3_128"] if path.is_file() else None)
             keys[stage_id] = digest(parts)
         return keys[stage_id]
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import numpy as np
 import orjson
 from xxhash import xxh3_64_intdigest
 
@@ -17,7 +18,7 @@ from recipekit.runtime.keyed import identity_key, stage_seed
 from recipekit.runtime.normalize import dedup_key, make_normalizer
 from recipekit.runtime.paraphrase import compile_rules, match_case, variants_of
 from recipekit.runtime.processors import ExactDedup
-from recipekit.runtime.records import Provenance, RowId, SourceRow
+from recipekit.runtime.records import Provenance, Reject, RowId, SourceRow
 from recipekit.runtime.render import Renderer
 from recipekit.runtime.select import MixSelector
 from recipekit.runtime.format import format_example
@@ -153,6 +154,11 @@ def test_unsampled_rejects_encode_as_the_reject_records_do(tmp_path: Path) -> No
                    "instruction": f"x{i}", "input": "", "output": "y", "_prov": Provenance("s\"rc", i, i % 2)}
                   for entry, count in (("a", 20), ("b\u00e9 `x`", 9)) for i in range(count)])
     picks = selector.picks(selector.solve())
-    slow = b"".join(orjson.dumps(r.to_json()) + b"\n" for batch in selector.unsampled(picks) for r in batch)
-    fast = b"".join(encoded for _count, encoded in selector.unsampled_encoded(picks))
+    slow = b""
+    for number, pool in enumerate(selector.pools):  # the oracle: a Reject record each, encoded
+        for i in np.flatnonzero(~picks.taken(number, len(pool.keys))).tolist():
+            reject = Reject("mix:m", "unsampled", f"not drawn for entry `{pool.name}`",
+                            format(pool.identity[i], "016x"), pool.source, pool.rows[i], pool.parts[i])
+            slow += orjson.dumps(reject.to_json()) + b"\n"
+    fast = b"".join(encoded for _count, encoded in selector.unsampled(picks))
     assert fast == slow and slow.count(b"\n") == 20 - 7 + 9 - 2
