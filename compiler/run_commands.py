@@ -41,6 +41,9 @@ def run_run(args) -> int:
     except RunError as err:
         _print_run_error(console, err)
         return EXIT_PROBLEMS
+    except OSError as err:  # the run directory, an output or the cache cannot be written
+        _print_run_error(console, io_error(err))
+        return EXIT_PROBLEMS
     if not args.quiet:
         console.print(summary(manifest, plan))
         console.print(cache_line(manifest), markup=False, highlight=False)
@@ -102,6 +105,14 @@ def _execute(plan: dict, settings: RunSettings, console: Console, quiet: bool, e
         settings.progress = progress
         manifest, _ = run_plan(plan, settings, engine, address)
     return manifest
+
+
+def io_error(err: OSError) -> RunError:
+    """An operating-system error of a run, in words, naming the file."""
+    names = " -> ".join(str(name) for name in (err.filename, err.filename2) if name)
+    return RunError(f"{err.strerror or err}{f': {names}' if names else ''}",
+                    hint="check that the run directory (--out) and the stage cache (--cache-dir) can be "
+                         "written, and that the disk has room")
 
 
 def _print_run_error(console: Console, err: RunError) -> None:

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Iterator
 
+import attrs
 import orjson
 
 from .errors import RunError
@@ -90,12 +92,8 @@ class CacheUnits:
                      "dropped": dict(stats.dropped - dropped)}
             if delta["rows_in"] or delta["rows_out"] or delta["dropped"]:
                 changes["stats"][sid] = delta
-        written = engine.rejects.written_since(positions)
         with (folder / "rejects.jsonl").open("wb") as out:
-            for sid, data in written.items():
-                if only is None or sid in only:
-                    changes["rejects"].append([sid, len(data), data.count(b"\n")])
-                    out.write(data)
+            changes["rejects"] = [list(copied) for copied in engine.rejects.copy_since(positions, out, only)]
         if only is not None:
             changes["recorded"] = [sid for sid in changes["recorded"] if sid in only]
         (folder / "changes.json").write_text(json.dumps(changes, ensure_ascii=False))
@@ -109,9 +107,12 @@ class CacheUnits:
             stats.rows_in += delta["rows_in"]
             stats.rows_out += delta["rows_out"]
             stats.dropped.update(delta["dropped"])
-        with (folder / "rejects.jsonl").open("rb") as data:
-            for sid, size, lines in changes["rejects"]:
-                engine.rejects.append(sid, data.read(size), lines)
+        data, at = engine.rejects.borrow((folder / "rejects.jsonl").open("rb")), 0
+        for sid, size, lines in changes["rejects"]:
+            engine.rejects.append(sid, data, at, at + size, lines)
+            at += size
+        if at != os.fstat(data.fileno()).st_size:
+            raise ValueError(f"rejects.jsonl holds {os.fstat(data.fileno()).st_size} bytes, not {at}")
         engine.recorded.update(changes["recorded"])
         engine.reports.extend(changes["reports"])
         engine.parallel_entries.extend(changes["parallel_entries"])
@@ -149,6 +150,38 @@ class CacheUnits:
             self.cache.discard(folder)
             raise
         self.cache.discard(folder)  # something in it is not JSON (a parquet value): not cached
+
+
+@attrs.define
+class PendingMix:
+    """A mix unit this run collected, put in the cache after the run has written the
+    mix's outputs from it. Its spill is saved sorted (runtime/ordered_spill.py); the
+    sorted copies are made beside the writes (`sort`, on another thread) and adopted
+    by `commit`, once nothing reads the unsorted files any more."""
+
+    cache: StageCache
+    folder: Path
+    key: str
+    label: str
+    selector: object  # the MixSelector that collected it
+    sorted: list | None = None
+
+    def sort(self) -> None:
+        ordered = self.selector.ordered
+        self.sorted = ordered.sorted_copies() if ordered is not None else None
+
+    def commit(self) -> None:
+        try:
+            if self.sorted is not None:
+                self.selector.ordered.adopt(self.sorted)
+            self.selector.save(self.folder)
+            self.cache.commit(self.folder, self.key, "mix", self.label)
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        self.cache.discard(self.folder)
 
 
 def _save_examples(out, batch: list[dict]) -> bool:

@@ -14,6 +14,7 @@ import itertools
 import shutil
 import time
 from array import array
+from concurrent.futures import Executor, ThreadPoolExecutor, wait
 from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterator
@@ -31,13 +32,13 @@ from .readers import read_source
 from .records import Reject, SourceRow
 from .render import Renderer
 from .row_workers import WorkerPool, default_workers, parallel_job, spans
-from .cache_units import COMPUTED, CacheUnits, reading
+from .cache_units import COMPUTED, CacheUnits, PendingMix, reading
 from .embeddings import model_records
 from .manifest import file_facts, tool_version
 from .scorers import plugin_versions
 from .stage_cache import StageCache
 from .stage_keys import stage_keys
-from .select import MixSelector
+from .select import MixSelector, Picks
 from .stats import RejectSink, StageStats, Timer
 from .writer import order_picks, write_output, write_primary, write_review
 
@@ -61,7 +62,7 @@ class RunSettings:
 @attrs.define
 class RunResult:
     stats: list[StageStats]
-    outputs: list[dict]  # {"stage", "path", "rows"}
+    outputs: list[dict]  # {"stage", "path", "rows", "facts": {"xxh3_128", "bytes"}}
     allocations: dict  # mix stage id -> Allocation
     rejects: int
     seconds: float
@@ -71,6 +72,7 @@ class RunResult:
     workers: int = 1  # processes row-local stages could use
     parallel_entries: list = attrs.field(factory=list)  # `mix/entry` run on worker processes
     input_facts: dict = attrs.field(factory=dict)  # plan path -> file facts, taken as the run began
+    rejects_file: dict | None = None  # rejects.jsonl's xxh3_128, bytes and lines, taken as it was written
 
 
 class Engine:
@@ -119,11 +121,20 @@ class Engine:
         self.used_rows: dict[str, set] = {}
         self.reports: list[dict] = []
         try:
-            for mix in (s for s in self.plan["stages"] if s["op"] == "mix"):
-                writes = [s for s in self.plan["stages"] if s["op"] == "write" and s["inputs"] == [mix["id"]]]
-                outputs += self._run_mix(mix, writes, allocations)
-            self.rejects.finish([s["id"] for s in self.plan["stages"]], self.settings.run_dir / "rejects.jsonl")
+            # A mix's outputs are written on a thread while this one encodes its unsampled
+            # rejects (and, after the last mix, writes rejects.jsonl): the writing is mostly
+            # system calls, which run without the GIL. One mix's outputs at a time.
+            with ThreadPoolExecutor(2, thread_name_prefix="recipekit-write") as background:
+                written = None
+                for mix in (s for s in self.plan["stages"] if s["op"] == "mix"):
+                    writes = [s for s in self.plan["stages"] if s["op"] == "write" and s["inputs"] == [mix["id"]]]
+                    outputs += written() if written is not None else []
+                    written = self._run_mix(mix, writes, allocations, background)
+                rejects_file = self.rejects.finish([s["id"] for s in self.plan["stages"]],
+                                                   self.settings.run_dir / "rejects.jsonl")
+                outputs += written() if written is not None else []
         finally:
+            self.rejects.close()
             self.pool.close()
             shutil.rmtree(self.work, ignore_errors=True)
         stats = [self.stats[s["id"]] for s in self.plan["stages"]]
@@ -132,7 +143,7 @@ class Engine:
                 stage.cache = self.units.status.get(stage.id, COMPUTED)
         return RunResult(stats, outputs, allocations, self.rejects.count, time.perf_counter() - started,
                          self.diversity, self.used_rows, self.reports, self.workers, self.parallel_entries,
-                         self.input_facts)
+                         self.input_facts, rejects_file)
 
     def _outside_code(self) -> dict[str, object]:
         """Stage id -> the versions of the plugin or model it runs (for the stage cache's keys)."""
@@ -151,15 +162,49 @@ class Engine:
 
     # -- one mix and the outputs that write it ---------------------------------
 
-    def _run_mix(self, mix: dict, writes: list[dict], allocations: dict) -> list[dict]:
+    def _run_mix(self, mix: dict, writes: list[dict], allocations: dict,
+                 background: Executor) -> Callable[[], list[dict]]:
+        """Collect and select a mix. Its outputs are then written on `background` while
+        its unsampled rejects are made here; returns what waits for them and says what
+        was written. A mix collected afresh for the stage cache is sorted for saving on
+        `background` too, beside the writes, and saved once both are done."""
         union, chain = filter_chain(self.stages, mix)
+        pending = None
         if self.units is None:
             selector = MixSelector(mix, self.seed, self.work / mix["id"].replace(":", "-"), writes)
             self._collect(mix, union, chain, selector, writes)
         else:
-            selector = self._cached_collect(mix, union, chain, writes)
-        picks = self._select(mix, selector, allocations)
-        return [written for write in writes for written in self._write(write, selector, picks)]
+            selector, pending = self._cached_collect(mix, union, chain, writes)
+        try:
+            picks = self._select(mix, selector, allocations)
+        except RunError:  # the pools are sound: a rerun with other shares or caps reuses them
+            if pending is not None:
+                pending.commit()
+            raise
+        except BaseException:
+            if pending is not None:
+                pending.discard()
+            raise
+        jobs = [background.submit(lambda: [done for write in writes for done in self._write(write, selector, picks)])]
+        if pending is not None:
+            jobs.append(background.submit(pending.sort))
+        self._account(mix, selector, picks)
+
+        def written() -> list[dict]:
+            wait(jobs)
+            try:
+                outputs = jobs[0].result()
+                for job in jobs[1:]:
+                    job.result()
+            except BaseException:
+                if pending is not None:
+                    pending.discard()
+                raise
+            if pending is not None:
+                pending.commit()
+            return outputs
+
+        return written
 
     def _collect(self, mix: dict, union: dict, chain: list, selector: MixSelector, writes: list[dict]) -> None:
         """Stream the mix's entries through its filter stages into the selector."""
@@ -170,31 +215,30 @@ class Engine:
         finally:
             selector.close()
 
-    def _cached_collect(self, mix: dict, union: dict, chain: list, writes: list[dict]) -> MixSelector:
+    def _cached_collect(self, mix: dict, union: dict, chain: list,
+                        writes: list[dict]) -> tuple[MixSelector, PendingMix | None]:
         """`_collect` through the stage cache: what the mix collected is reused while the
-        stages before it are unchanged (runtime/cache_units.py)."""
+        stages before it are unchanged (runtime/cache_units.py). What was collected
+        afresh goes into the cache once the mix's outputs are written (`PendingMix`)."""
         units = self.units
         key = units.mix_key(mix)
         upstream = self._upstream(union, chain)
         found = units.cache.lookup(key)
-        if found is None:
-            folder, before = units.cache.begin(), units.snapshot()
-            try:
-                selector = MixSelector(mix, self.seed, folder, writes)
-                self._collect(mix, union, chain, selector, writes)
-                selector.save(folder)
-                units.save_changes(folder, before)
-            except BaseException:
-                units.cache.discard(folder)
-                raise
-            units.mark([sid for sid in upstream if sid not in units.status], COMPUTED)  # entries marked theirs
-            found = units.cache.commit(folder, key, "mix", f"mix {mix['id'].split(':', 1)[1]}")
-        else:
+        units.mark([mix["id"]], COMPUTED)
+        if found is not None:
             with reading(found):
                 units.replay(found, upstream)
-        units.mark([mix["id"]], COMPUTED)
-        with reading(found):
-            return MixSelector.restore(mix, self.seed, found, writes)
+                return MixSelector.restore(mix, self.seed, found, writes), None
+        folder, before = units.cache.begin(), units.snapshot()
+        try:
+            selector = MixSelector(mix, self.seed, folder, writes)
+            self._collect(mix, union, chain, selector, writes)
+            units.save_changes(folder, before)
+        except BaseException:
+            units.cache.discard(folder)
+            raise
+        units.mark([sid for sid in upstream if sid not in units.status], COMPUTED)  # entries marked theirs
+        return selector, PendingMix(units.cache, folder, key, f"mix {mix['id'].split(':', 1)[1]}", selector)
 
     def _upstream(self, union: dict, chain: list) -> set[str]:
         """Every stage a mix's filtered pool depends on."""
@@ -233,16 +277,16 @@ class Engine:
         path = self.settings.run_dir / write["params"]["path"]
         with Timer(stats):
             if write is selector.primary:
-                rows = write_primary(path, picks, selector, write["params"])
+                done = write_primary(path, picks, selector, write["params"])
             else:
-                rows = write_output(path, order_picks(picks, selector, write["id"]), selector, write["params"])
-        stats.rows_in, stats.rows_out = len(picks), rows
-        written = [{"stage": write["id"], "path": write["params"]["path"], "rows": rows}]
+                done = write_output(path, order_picks(picks, selector, write["id"]), selector, write["params"])
+        stats.rows_in, stats.rows_out = len(picks), done.rows
+        written = [{"stage": write["id"], "path": write["params"]["path"], "rows": done.rows, "facts": done.facts()}]
         if write["params"]["review"]:
             salt = stage_seed(self.seed, write["id"] + "#review")
-            review, count = write_review(path, write["params"]["review"], salt)
+            review, sample = write_review(path, write["params"]["review"], salt)
             written.append({"stage": write["id"] + "#review", "path": review.relative_to(self.settings.run_dir).as_posix(),
-                            "rows": count})
+                            "rows": sample.rows, "facts": sample.facts()})
         return written
 
     def _rows_of(self, read_id: str):
@@ -260,20 +304,26 @@ class Engine:
         self.rejects.add(stats, rejects)
         return kept
 
-    def _select(self, mix: dict, selector: MixSelector, allocations: dict):
+    def _select(self, mix: dict, selector: MixSelector, allocations: dict) -> Picks:
+        """What the mix draws; a diversity target it misses stops the run before anything is written."""
         stats = self.stats[mix["id"]]
         with Timer(stats):
             allocation = selector.solve()
             picks = selector.picks(allocation)
-            for count, encoded in selector.unsampled(picks):
-                self.rejects.add_encoded(stats, Counter(unsampled=count), encoded)
         allocations[mix["id"]] = allocation
-        self._note_used_rows(selector, picks)
         verbs = selector.verb_counts(picks)
         self.diversity[mix["id"]] = (verbs, selector.short, selector.category_counts(picks))
         check_diversity(mix, verbs)
         stats.rows_out = len(picks)
         return picks
+
+    def _account(self, mix: dict, selector: MixSelector, picks: Picks) -> None:
+        """The rejects of what the mix did not draw, and the costly rows it used."""
+        stats = self.stats[mix["id"]]
+        with Timer(stats):
+            for count, encoded in selector.unsampled(picks):
+                self.rejects.add_encoded(stats, Counter(unsampled=count), encoded)
+        self._note_used_rows(selector, picks)
 
     def _note_used_rows(self, selector: MixSelector, picks: list) -> None:
         """Which rows of sources with a declared cost made it into the dataset."""

@@ -52,7 +52,7 @@ def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.dat
     inputs = [_input(s, stats[s["id"]], settings.root, getattr(result, "input_facts", {}))
               for s in plan["stages"] if s["op"] == "read"]
     outputs = [_output(o, settings.run_dir) for o in result.outputs]
-    rejects = file_facts(settings.run_dir / "rejects.jsonl", lines=True)
+    rejects = result.rejects_file or file_facts(settings.run_dir / "rejects.jsonl", lines=True)
     return {
         "manifest_version": MANIFEST_VERSION,
         "tool": {"name": "recipekit", "version": tool_version()},
@@ -88,7 +88,7 @@ def _input(stage: dict, stats, root: Path, known: dict) -> dict:
 
 
 def _output(output: dict, run_dir: Path) -> dict:
-    facts = file_facts(run_dir / output["path"])
+    facts = output.get("facts") or file_facts(run_dir / output["path"])
     return {"stage": output["stage"], "path": output["path"], "xxh3_128": facts["xxh3_128"],
             "bytes": facts["bytes"], "rows": output["rows"]}
 

@@ -142,10 +142,13 @@ class MixSelector:
         for n, pool in enumerate(self.pools):
             arrays.update({f"p{n}.order{w}": keys for w, keys in enumerate(pool.order_keys.values())})
         if self.ordered is not None:
+            if not self.ordered.in_order:
+                self.ordered.sort()
             arrays.update(self.ordered.arrays())
         np.savez(folder / "arrays.npz", **{name: np.frombuffer(a, dtype=a.typecode) for name, a in arrays.items()})
         state = {"pools": [{"source": p.source, "position": p.position} for p in self.pools],
-                 "verbs": list(self.verb_ids.ids), "categories": list(self.category_ids)}
+                 "verbs": list(self.verb_ids.ids), "categories": list(self.category_ids),
+                 "in_order": self.ordered is not None and self.ordered.in_order}
         (folder / "state.json").write_text(json.dumps(state, ensure_ascii=False))
 
     @classmethod
@@ -161,7 +164,7 @@ class MixSelector:
                 for w, keys in enumerate(pool.order_keys.values()):
                     keys.frombytes(arrays[f"p{n}.order{w}"].tobytes())
             if selector.ordered is not None:
-                selector.ordered.load(arrays)
+                selector.ordered.load(arrays, state["in_order"])
         selector.verb_ids.ids.update((verb, n) for n, verb in enumerate(state["verbs"]))
         selector.category_ids.update((value, n) for n, value in enumerate(state["categories"]))
         return selector

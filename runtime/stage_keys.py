@@ -20,7 +20,7 @@ import xxhash
 
 from .manifest import file_facts
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # what an entry holds and how it is laid out; 2: mix spills saved in output order
 OP_VERSIONS: dict[str, int] = {}  # op -> version, where an op's output changed without a release
 
 

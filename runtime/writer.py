@@ -15,8 +15,10 @@ import heapq
 import os
 from pathlib import Path
 
+import attrs
 import numpy as np
 import orjson
+import xxhash
 from xxhash import xxh3_64_intdigest
 
 from .format import format_example
@@ -39,8 +41,21 @@ def order_picks(picks: Picks, selector: MixSelector, write_id: str) -> Picks:
     return picks.reordered(np.lexsort((picks.epoch, picks.index, picks.pool, keys)))  # ties by (pool, index, epoch)
 
 
-def write_output(path: Path, picks: Picks, selector: MixSelector, params: dict) -> int:
-    """Write the picks in order to `path` atomically; returns rows written."""
+@attrs.frozen
+class Written:
+    """What a write put on disk: its rows, and the file's xxh3_128 and size, taken
+    from the bytes as they were written (the manifest need not read them back)."""
+
+    rows: int
+    xxh3_128: str
+    bytes: int
+
+    def facts(self) -> dict:
+        return {"xxh3_128": self.xxh3_128, "bytes": self.bytes}
+
+
+def write_output(path: Path, picks: Picks, selector: MixSelector, params: dict) -> Written:
+    """Write the picks in order to `path` atomically."""
     def fill(out) -> int:
         for pick in picks:
             out.write(format_example(selector.read_example(pick, readers), params, pick.epoch))
@@ -50,7 +65,7 @@ def write_output(path: Path, picks: Picks, selector: MixSelector, params: dict) 
         return _atomically(path, fill)
 
 
-def write_primary(path: Path, picks: Picks, selector: MixSelector, params: dict) -> int:
+def write_primary(path: Path, picks: Picks, selector: MixSelector, params: dict) -> Written:
     """The fast path for a mix's first output (see runtime/ordered_spill.py)."""
     write_id = selector.primary["id"]
     first = picks.epoch == 0
@@ -80,18 +95,36 @@ def _readers(selector: MixSelector):
                 reader.close()
 
 
-def _atomically(path: Path, fill) -> int:
+class _Hashing:
+    """A file opened for writing that hashes what goes through it."""
+
+    def __init__(self, handle) -> None:
+        self.handle, self.digest, self.size = handle, xxhash.xxh3_128(), 0
+
+    def write(self, data) -> None:
+        self.digest.update(data)
+        self.size += len(data)
+        self.handle.write(data)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+
+def _atomically(path: Path, fill) -> Written:
+    """`fill(out)` writes the file and returns its rows; the file appears, synced, only when whole."""
     path.parent.mkdir(parents=True, exist_ok=True)
     scratch = path.with_name(f".{path.name}.partial")
-    with scratch.open("wb") as out:
+    with scratch.open("wb") as handle:
+        out = _Hashing(handle)
         rows = fill(out)
-        out.flush()
-        os.fsync(out.fileno())
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(scratch, path)
-    return rows
+    return Written(rows, out.digest.hexdigest(), out.size)
 
 
-def write_review(output: Path, count: int, salt: int) -> tuple[Path, int]:
+def write_review(output: Path, count: int, salt: int) -> tuple[Path, Written]:
     """A seeded sample of `count` lines of a written output, for expert review: the
     lines whose ids have the smallest keyed hashes, in that order, beside the output
     as `NAME.review.jsonl`."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from collections import Counter
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -22,6 +23,8 @@ from recipekit.runtime.records import Provenance, Reject, RowId, SourceRow
 from recipekit.runtime.render import Renderer
 from recipekit.runtime.select import MixSelector
 from recipekit.runtime.format import format_example
+from recipekit.runtime.manifest import file_facts
+from recipekit.runtime.stats import RejectSink, StageStats
 from recipekit.runtime.writer import order_picks, write_output, write_primary
 
 
@@ -138,9 +141,12 @@ def test_fast_and_slow_write_paths_give_the_same_bytes(tmp_path: Path) -> None:
     picks = selector.picks(selector.solve())
     assert sum(p.epoch > 0 for p in picks) == 15  # `a`: 10 rows asked for 25
     fast, slow = tmp_path / "fast.jsonl", tmp_path / "slow.jsonl"
-    assert write_primary(fast, picks, selector, write["params"]) == 29
-    write_output(slow, order_picks(picks, selector, "write:w"), selector, write["params"])
+    fast_written = write_primary(fast, picks, selector, write["params"])
+    slow_written = write_output(slow, order_picks(picks, selector, "write:w"), selector, write["params"])
     assert fast.read_bytes() == slow.read_bytes()
+    assert fast_written.rows == slow_written.rows == 29
+    # the facts hashed while writing are the file's (the manifest takes them on trust)
+    assert fast_written.facts() == slow_written.facts() == file_facts(fast)
 
 
 def test_unsampled_rejects_encode_as_the_reject_records_do(tmp_path: Path) -> None:
@@ -162,3 +168,29 @@ def test_unsampled_rejects_encode_as_the_reject_records_do(tmp_path: Path) -> No
             slow += orjson.dumps(reject.to_json()) + b"\n"
     fast = b"".join(encoded for _count, encoded in selector.unsampled(picks))
     assert fast == slow and slow.count(b"\n") == 20 - 7 + 9 - 2
+
+
+def test_the_reject_sink_keeps_each_stages_order_across_its_own_and_borrowed_bytes(tmp_path: Path) -> None:
+    """Rejects a stage wrote and rejects replayed in place from a cache file: copied
+    since a snapshot (for a cache unit) and concatenated in plan order, with the facts
+    of the file taken as it is written."""
+    sink = RejectSink(tmp_path)
+    a, b = StageStats("a", "filter.length"), StageStats("b", "dedup.exact")
+    sink.add_encoded(a, Counter(short=2), b"a1\na2\n")
+    sink.add_encoded(b, Counter(duplicate=1), b"b1\n")
+    before = sink.positions()
+    sink.add_encoded(a, Counter(short=1), b"a3\n")  # the same spill file, contiguous: one range
+    cached = tmp_path / "cached.jsonl"
+    cached.write_bytes(b"junk\nc1\nc2\n")
+    sink.append("b", sink.borrow(cached.open("rb")), 5, 11, 2)
+    sink.add_encoded(b, Counter(duplicate=1), b"b2\n")
+    with (tmp_path / "since.jsonl").open("wb") as out:
+        copied = sink.copy_since(before, out)
+    assert copied == [("a", 3, 1), ("b", 9, 3)]
+    assert (tmp_path / "since.jsonl").read_bytes() == b"a3\nc1\nc2\nb2\n"
+    with (tmp_path / "only.jsonl").open("wb") as out:
+        assert sink.copy_since({}, out, only={"b"}) == [("b", 12, 4)]
+    assert (tmp_path / "only.jsonl").read_bytes() == b"b1\nc1\nc2\nb2\n"
+    facts = sink.finish(["b", "a"], tmp_path / "rejects.jsonl")
+    assert (tmp_path / "rejects.jsonl").read_bytes() == b"b1\nc1\nc2\nb2\na1\na2\na3\n"
+    assert facts == file_facts(tmp_path / "rejects.jsonl", lines=True) and facts["lines"] == sink.count == 7

@@ -123,6 +123,62 @@ def test_changing_only_the_mix_ratio_reuses_reading_filtering_and_dedup(tmp_path
     _same_as_uncached(recipe, tmp_path, second, files)
 
 
+def test_new_shares_with_repeats_and_several_outputs_give_the_uncached_bytes(tmp_path: Path) -> None:
+    """The mixture example upsamples (`on_short = repeat`) and writes two outputs of one
+    mix: new weights, reused pools, the bytes of a run without the cache."""
+    example = next(p for p in EXAMPLES if p.stem == "mixture")
+    folder = tmp_path / "example"
+    folder.mkdir()
+    for item in example.parent.iterdir():
+        (folder / item.name).symlink_to(item)
+    cache = tmp_path / "cache"
+    _run(folder / example.name, tmp_path / "one", cache)
+    text = example.read_text()
+    changed = folder / "changed.recipe"
+    changed.write_text(text.replace("size = 100", "size = 140").replace("demo_task = 2", "demo_task = 5"))
+    manifest, files = _run(changed, tmp_path / "two", cache)
+    assert _status(manifest)["union:blend"] == "reused"
+    assert _status(manifest)["mix:blend"] == "computed"
+    assert any(e["epochs"] and e["epochs"] > 1 for m in manifest["mixes"] for e in m["entries"])  # repeats
+    _same_as_uncached(changed, tmp_path, manifest, files)
+
+
+def test_a_cached_mix_spill_is_saved_in_output_order(tmp_path: Path) -> None:
+    """So that a run from the cache copies the chosen lines out in runs, with no sort."""
+    import numpy as np
+
+    _data(tmp_path, big_rows=2000)
+    cache = tmp_path / "cache"
+    _run(_recipe(tmp_path), tmp_path / "one", cache)
+    (mix,) = [e for e in StageCache(cache).entries() if e.kind == "mix"]
+    assert json.loads((mix.path / "state.json").read_text())["in_order"] is True
+    lines = 0
+    with np.load(mix.path / "arrays.npz") as arrays:
+        for number in range(64):
+            keys, pools, indices = (arrays[f"b{number}.{name}"] for name in ("keys", "pools", "indices"))
+            assert list(zip(keys, pools, indices)) == sorted(zip(keys, pools, indices))
+            data = (mix.path / f"ordered-{number:02d}.jsonl").read_bytes()
+            assert [len(line) for line in data.splitlines(keepends=True)] == arrays[f"b{number}.lengths"].tolist()
+            lines += len(keys)
+    assert lines == _run(_recipe(tmp_path), tmp_path / "two", None)[0]["stages"][-2]["rows_in"]  # every pooled line
+    assert not list((cache / "tmp").iterdir())  # the unsorted copies are gone
+
+
+def test_an_output_that_cannot_be_written_is_an_error_and_caches_nothing_partial(tmp_path: Path,
+                                                                                 capsys) -> None:
+    _data(tmp_path)
+    recipe, cache = _recipe(tmp_path), tmp_path / "cache"
+    (tmp_path / "out" / "train.jsonl" / "in-the-way").mkdir(parents=True)  # a directory where the output goes
+    assert main(["run", str(recipe), "--out", str(tmp_path / "out"), "--quiet", "--cache-dir", str(cache)]) == 1
+    said = capsys.readouterr().err
+    assert "error: Is a directory" in said and "train.jsonl" in said and "Traceback" not in said
+    assert not list((cache / "tmp").iterdir())
+    assert [e.kind for e in StageCache(cache).entries()] == ["entry", "entry"]  # the mix waits for its write
+    assert main(["run", str(recipe), "--out", str(tmp_path / "file"), "--quiet",
+                 "--cache-dir", str(tmp_path / "small.jsonl")]) == 1  # a cache that is a file
+    assert "error: " in capsys.readouterr().err
+
+
 def test_one_changed_byte_recomputes_exactly_that_sources_stages(tmp_path: Path) -> None:
     _data(tmp_path)
     cache = tmp_path / "cache"
