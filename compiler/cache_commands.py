@@ -21,7 +21,7 @@ def run_cache(args) -> int:
         return EXIT_USAGE
     removed = cache.gc(older_than=0.0 if args.all else args.older_than, max_bytes=args.max_size)
     freed = sum(e.bytes for e in removed)
-    Console(highlight=False).print(f"removed {len(removed)} entries ({_human(freed)}) from {cache.root}",
+    Console(highlight=False).print(f"removed {len(removed)} entries ({human_size(freed)}) from {cache.root}",
                                    markup=False)
     return EXIT_OK
 
@@ -34,14 +34,14 @@ def _list(cache: StageCache) -> int:
         table.add_column(column, justify=justify)
     now = time.time()
     for entry in entries:
-        table.add_row(entry.key[:12], entry.kind, entry.label, _human(entry.bytes), _ago(now - entry.used))
+        table.add_row(entry.key[:12], entry.kind, entry.label, human_size(entry.bytes), _ago(now - entry.used))
     console = Console(highlight=False)
     console.print(table)
-    console.print(f"{len(entries)} entries, {_human(sum(e.bytes for e in entries))}", markup=False)
+    console.print(f"{len(entries)} entries, {human_size(sum(e.bytes for e in entries))}", markup=False)
     return EXIT_OK
 
 
-def _human(size: int) -> str:
+def human_size(size: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"

@@ -199,10 +199,11 @@ def _age(text: str) -> float:
 
 
 def _size(text: str) -> int:
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    from ..runtime.stage_cache import parse_size  # a pure module: no numpy for `check`
+
     try:
-        return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].isalpha() else int(text)
-    except (KeyError, ValueError):
+        return parse_size(text)
+    except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a size like 500M or 2G") from None
 
 

@@ -7,6 +7,7 @@ failures (`RunError`) are printed as `error: ...` with their hint.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import attrs
@@ -19,7 +20,8 @@ from ..runtime.errors import RunError
 from ..runtime.load_plan import load_plan
 from ..runtime.progress import RunProgress, summary
 from ..runtime.run import run_plan, verify_run
-from ..runtime.stage_cache import default_cache_dir
+from ..runtime.stage_cache import StageCache, default_cache_dir, max_size_setting
+from .cache_commands import human_size
 from .cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, stderr_console
 
 
@@ -37,7 +39,10 @@ def run_run(args) -> int:
         settings = RunSettings(root=root, run_dir=run_dir, batch_size=args.batch_size, limit=args.limit,
                                allowed_scorers=tuple(args.allow_scorer), workers=args.workers,
                                cache_dir=None if args.no_cache else args.cache_dir or default_cache_dir())
+        limit = _cache_limit() if settings.cache_dir is not None else None
+        started = time.time()
         manifest = _execute(plan, settings, console, quiet=args.quiet, engine=args.engine, address=args.address)
+        trimmed = _trim_cache(settings.cache_dir, limit, started) if limit is not None else ""
     except RunError as err:
         _print_run_error(console, err)
         return EXIT_PROBLEMS
@@ -47,6 +52,8 @@ def run_run(args) -> int:
     if not args.quiet:
         console.print(summary(manifest, plan))
         console.print(cache_line(manifest), markup=False, highlight=False)
+        if trimmed:
+            console.print(trimmed, markup=False, highlight=False)
         console.print(f"run directory: {run_dir}", markup=False, highlight=False)
     if args.report:
         from ..runtime.report_html import write_report
@@ -55,6 +62,24 @@ def run_run(args) -> int:
         if not args.quiet:
             console.print(f"report: {report}", markup=False, highlight=False)
     return EXIT_OK
+
+
+def _cache_limit() -> tuple[int, str] | None:
+    try:
+        limit, text = max_size_setting()
+    except ValueError as err:
+        raise RunError(str(err), hint="e.g. RECIPEKIT_CACHE_MAX_SIZE=20G; `recipekit cache gc` prunes by hand") from None
+    return None if limit is None else (limit, text)
+
+
+def _trim_cache(folder: Path, limit: tuple[int, str], started: float) -> str:
+    """Keep the CLI's cache under its size limit: what no run used for longest goes
+    first, what this run used stays. Returns what to say, if anything went."""
+    removed = StageCache(folder).gc(max_bytes=limit[0], keep_since=started - 2)  # 2 s: coarse file times
+    if not removed:
+        return ""
+    return (f"stage cache: removed {len(removed)} entries ({human_size(sum(e.bytes for e in removed))}) "
+            f"unused the longest, to stay under {limit[1]} ($RECIPEKIT_CACHE_MAX_SIZE)")
 
 
 def cache_line(manifest: dict) -> str:
