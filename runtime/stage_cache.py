@@ -64,6 +64,15 @@ def max_size_setting() -> tuple[int | None, str]:
         raise ValueError(f"RECIPEKIT_CACHE_MAX_SIZE={text!r} is not a size like 500M or 2G, or none") from None
 
 
+def _whole(entry: Path) -> bool:
+    """Whether an entry's files are all there, at the sizes `commit` recorded."""
+    try:
+        sizes = json.loads((entry / "entry.json").read_text())["files"]
+        return all(_size(entry / name) == size for name, size in sizes.items())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
 def default_cache_dir() -> Path:
     """`$RECIPEKIT_CACHE_DIR`, else `$XDG_CACHE_HOME/recipekit`, else `~/.cache/recipekit`."""
     if os.environ.get("RECIPEKIT_CACHE_DIR"):
@@ -95,11 +104,9 @@ class StageCache:
         when it was committed (cut short by a crash: entries are not fsynced) is removed,
         and the stages it held are computed again."""
         path = self._path(key)
-        try:
-            sizes = json.loads((path / "entry.json").read_text())["files"]
-        except (OSError, ValueError, KeyError, TypeError):
+        if not path.exists():
             return None
-        if not isinstance(sizes, dict) or any(_size(path / name) != size for name, size in sizes.items()):
+        if not _whole(path):
             shutil.rmtree(path, ignore_errors=True)
             return None
         os.utime(path)  # recently used: `gc --max-size` keeps it longer
@@ -121,9 +128,10 @@ class StageCache:
         try:
             os.rename(scratch, final)
         except OSError:  # another run finished the same entry first: the same bytes
-            shutil.rmtree(scratch, ignore_errors=True)
-            if self.lookup(key) is None:
-                raise
+            if self.lookup(key) is None:  # ...or what is there is not whole, and now gone
+                os.rename(scratch, final)
+            else:
+                shutil.rmtree(scratch, ignore_errors=True)
         return final
 
     def discard(self, scratch: Path) -> None:

@@ -361,3 +361,20 @@ def test_the_cli_keeps_its_cache_under_a_size_limit(tmp_path: Path, monkeypatch,
     monkeypatch.setenv("RECIPEKIT_CACHE_MAX_SIZE", "lots")
     assert main(["run", str(old), "--out", str(tmp_path / "d"), "--quiet", "--cache-dir", str(cache)]) == 1
     assert "RECIPEKIT_CACHE_MAX_SIZE='lots' is not a size" in capsys.readouterr().err
+
+
+def test_commit_keeps_a_whole_entry_and_replaces_one_that_is_not(tmp_path: Path) -> None:
+    cache = StageCache(tmp_path / "cache")
+
+    def entry(text: str) -> Path:
+        scratch = cache.begin()
+        (scratch / "data.txt").write_text(text)
+        return scratch
+
+    first = cache.commit(entry("first"), "ab" * 16, "mix", "one")
+    assert cache.commit(entry("second"), "ab" * 16, "mix", "one") == first  # another run's copy: dropped
+    assert (first / "data.txt").read_text() == "first"
+    (first / "data.txt").write_text("cut")  # shorter than recorded, as after a crash
+    cache.commit(entry("third"), "ab" * 16, "mix", "one")  # a run that did not look first
+    assert (first / "data.txt").read_text() == "third" and cache.lookup("ab" * 16) == first
+    assert not list((tmp_path / "cache" / "tmp").iterdir())
