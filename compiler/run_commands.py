@@ -18,7 +18,7 @@ from ..dsl.diagnostics import Severity
 from ..runtime.engine import RunSettings
 from ..runtime.errors import RunError
 from ..runtime.load_plan import load_plan
-from ..runtime.progress import RunProgress, summary
+from ..runtime.progress import RunProgress, cache_line, summary
 from ..runtime.run import run_plan, verify_run
 from ..runtime.stage_cache import StageCache, default_cache_dir, max_size_setting
 from .cache_commands import human_size
@@ -80,19 +80,6 @@ def _trim_cache(folder: Path, limit: tuple[int, str], started: float) -> str:
         return ""
     return (f"stage cache: removed {len(removed)} entries ({human_size(sum(e.bytes for e in removed))}) "
             f"unused the longest, to stay under {limit[1]} ($RECIPEKIT_CACHE_MAX_SIZE)")
-
-
-def cache_line(manifest: dict) -> str:
-    """Which stages came from the stage cache this run, and which were computed."""
-    stages = manifest["stages"]
-    if not any("cache" in s for s in stages):
-        return "stage cache: off (--no-cache)"
-    reused = [s["id"] for s in stages if s.get("cache") == "reused"]
-    computed = [s["id"] for s in stages if s.get("cache") != "reused"]
-    if not reused:
-        return f"stage cache: all {len(stages)} stages computed"
-    return (f"stage cache: {len(reused)} of {len(stages)} stages reused: {', '.join(reused)}\n"
-            f"  computed: {', '.join(computed)}")
 
 
 def _plan_for(target: Path, console: Console):

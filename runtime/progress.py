@@ -66,6 +66,19 @@ def summary(manifest: dict, plan: dict | None = None) -> Group:
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
+def cache_line(manifest: dict, wrap: bool = True) -> str:
+    """Which stages came from the stage cache this run, and which were computed."""
+    stages = manifest["stages"]
+    if not any("cache" in s for s in stages):
+        return "stage cache: off (--no-cache)"
+    reused = [s["id"] for s in stages if s.get("cache") == "reused"]
+    computed = [s["id"] for s in stages if s.get("cache") != "reused"]
+    if not reused:
+        return f"stage cache: all {len(stages)} stages computed"
+    then = "\n  computed: " if wrap else "; computed: "
+    return f"stage cache: {len(reused)} of {len(stages)} stages reused: {', '.join(reused)}{then}{', '.join(computed)}"
+
+
 def bar(value: float, top: float, width: int = 10) -> Text:
     """A bar of `width` cells at most, to an eighth of a cell."""
     eighths = round(8 * width * min(value, top) / top) if top > 0 else 0  # repeats can exceed the top

@@ -11,6 +11,7 @@ from html import escape
 from pathlib import Path
 
 from . import svg_charts as charts
+from .progress import cache_line
 from .report_data import BINS, Cluster, MixReport, ReportData, Step, bin_label, build
 from .run_files import RunFiles
 
@@ -137,7 +138,8 @@ def _header(manifest: dict) -> str:
              ("engine", manifest.get("engine", "local")), ("started", manifest.get("started_at")),
              ("seconds", manifest.get("seconds")), ("recipe xxh3_128", recipe.get("xxh3_128")),
              ("plan xxh3_128", manifest["plan"]["xxh3_128"]),
-             ("settings", ", ".join(f"{k} {_setting(v)}" for k, v in manifest["settings"].items()))]
+             ("settings", ", ".join(f"{k} {_setting(v)}" for k, v in manifest["settings"].items())),
+             ("stage cache", cache_line(manifest, wrap=False).removeprefix("stage cache: "))]
     items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(str(v))}</dd>" for k, v in facts if v is not None)
     description = recipe.get("description") or ""
     return (f"<header><h1>{escape(recipe['name'])}</h1><p class=\"mute\">{escape(description)}</p>"

@@ -209,6 +209,13 @@ def test_report_command_and_run_report_flag(tmp_path: Path, capsys) -> None:
     assert (tmp_path / "a" / "report.html").is_file()
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "manifest.json does not exist" in capsys.readouterr().err
+    # the header says what the stage cache gave: a second run reuses every stage up to the mix
+    assert main(["run", str(recipe), "--out", str(tmp_path / "b"), "--quiet", "--report"]) == 0
+    header = (tmp_path / "b" / "report.html").read_text().split("</header>")[0]
+    assert "<dt>stage cache</dt><dd>7 of 9 stages reused: read:reviews," in header
+    assert "; computed: mix:train, write:train</dd>" in header
+    assert main(["run", str(recipe), "--out", str(tmp_path / "c"), "--quiet", "--report", "--no-cache"]) == 0
+    assert "<dt>stage cache</dt><dd>off (--no-cache)</dd>" in (tmp_path / "c" / "report.html").read_text()
 
 
 @pytest.mark.parametrize("name", RUN_NAMES)
