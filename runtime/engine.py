@@ -14,7 +14,7 @@ import itertools
 import shutil
 import time
 from array import array
-from concurrent.futures import Executor, ThreadPoolExecutor, wait
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterator
@@ -75,6 +75,35 @@ class RunResult:
     rejects_file: dict | None = None  # rejects.jsonl's xxh3_128, bytes and lines, taken as it was written
 
 
+@attrs.define
+class MixWriting:
+    """A mix's work on the background threads: the write of its outputs and, for the
+    stage cache, the sort of its spill (`pending`), saved once both are done."""
+
+    jobs: list[Future]  # the write first
+    pending: PendingMix | None
+
+    def result(self) -> list[dict]:
+        """What was written (as `Engine._write` says), once everything is done."""
+        wait(self.jobs)
+        try:
+            written = self.jobs[0].result()
+            for job in self.jobs[1:]:
+                job.result()
+        except BaseException:
+            self.abandon()
+            raise
+        if self.pending is not None:
+            self.pending.commit()
+        return written
+
+    def abandon(self) -> None:
+        """Wait for the threads and keep nothing of the pending cache unit."""
+        wait(self.jobs)
+        if self.pending is not None:
+            self.pending.discard()
+
+
 class Engine:
     def __init__(self, plan: dict, settings: RunSettings) -> None:
         self.plan = plan
@@ -123,16 +152,25 @@ class Engine:
         try:
             # A mix's outputs are written on a thread while this one encodes its unsampled
             # rejects (and, after the last mix, writes rejects.jsonl): the writing is mostly
-            # system calls, which run without the GIL. One mix's outputs at a time.
+            # system calls, which run without the GIL. The second thread sorts the spill of
+            # a mix collected for the stage cache. One mix's outputs at a time.
             with ThreadPoolExecutor(2, thread_name_prefix="recipekit-write") as background:
-                written = None
-                for mix in (s for s in self.plan["stages"] if s["op"] == "mix"):
-                    writes = [s for s in self.plan["stages"] if s["op"] == "write" and s["inputs"] == [mix["id"]]]
-                    outputs += written() if written is not None else []
-                    written = self._run_mix(mix, writes, allocations, background)
-                rejects_file = self.rejects.finish([s["id"] for s in self.plan["stages"]],
-                                                   self.settings.run_dir / "rejects.jsonl")
-                outputs += written() if written is not None else []
+                writing = None
+                try:
+                    for mix in (s for s in self.plan["stages"] if s["op"] == "mix"):
+                        writes = [s for s in self.plan["stages"] if s["op"] == "write" and s["inputs"] == [mix["id"]]]
+                        if writing is not None:
+                            outputs += writing.result()
+                        writing = None
+                        writing = self._run_mix(mix, writes, allocations, background)
+                    rejects_file = self.rejects.finish([s["id"] for s in self.plan["stages"]],
+                                                       self.settings.run_dir / "rejects.jsonl")
+                    if writing is not None:
+                        outputs += writing.result()
+                    writing = None
+                finally:
+                    if writing is not None:  # the run failed: nothing half-written goes into the cache
+                        writing.abandon()
         finally:
             self.rejects.close()
             self.pool.close()
@@ -162,12 +200,10 @@ class Engine:
 
     # -- one mix and the outputs that write it ---------------------------------
 
-    def _run_mix(self, mix: dict, writes: list[dict], allocations: dict,
-                 background: Executor) -> Callable[[], list[dict]]:
+    def _run_mix(self, mix: dict, writes: list[dict], allocations: dict, background: Executor) -> MixWriting:
         """Collect and select a mix. Its outputs are then written on `background` while
-        its unsampled rejects are made here; returns what waits for them and says what
-        was written. A mix collected afresh for the stage cache is sorted for saving on
-        `background` too, beside the writes, and saved once both are done."""
+        its unsampled rejects are made here. A mix collected afresh for the stage cache is
+        sorted for saving on `background` too, beside the writes (`MixWriting` saves it)."""
         union, chain = filter_chain(self.stages, mix)
         pending = None
         if self.units is None:
@@ -188,23 +224,13 @@ class Engine:
         jobs = [background.submit(lambda: [done for write in writes for done in self._write(write, selector, picks)])]
         if pending is not None:
             jobs.append(background.submit(pending.sort))
-        self._account(mix, selector, picks)
-
-        def written() -> list[dict]:
-            wait(jobs)
-            try:
-                outputs = jobs[0].result()
-                for job in jobs[1:]:
-                    job.result()
-            except BaseException:
-                if pending is not None:
-                    pending.discard()
-                raise
-            if pending is not None:
-                pending.commit()
-            return outputs
-
-        return written
+        writing = MixWriting(jobs, pending)
+        try:
+            self._account(mix, selector, picks)
+        except BaseException:
+            writing.abandon()
+            raise
+        return writing
 
     def _collect(self, mix: dict, union: dict, chain: list, selector: MixSelector, writes: list[dict]) -> None:
         """Stream the mix's entries through its filter stages into the selector."""

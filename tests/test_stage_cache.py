@@ -174,6 +174,11 @@ def test_an_output_that_cannot_be_written_is_an_error_and_caches_nothing_partial
     assert "error: Is a directory" in said and "train.jsonl" in said and "Traceback" not in said
     assert not list((cache / "tmp").iterdir())
     assert [e.kind for e in StageCache(cache).entries()] == ["entry", "entry"]  # the mix waits for its write
+    (tmp_path / "rejects" / "rejects.jsonl" / "in-the-way").mkdir(parents=True)  # fails after the outputs
+    assert main(["run", str(recipe), "--out", str(tmp_path / "rejects"), "--quiet", "--cache-dir", str(cache)]) == 1
+    assert "rejects.jsonl" in capsys.readouterr().err
+    assert not list((cache / "tmp").iterdir())
+    assert [e.kind for e in StageCache(cache).entries()] == ["entry", "entry"]  # a failed run saves no mix
     assert main(["run", str(recipe), "--out", str(tmp_path / "file"), "--quiet",
                  "--cache-dir", str(tmp_path / "small.jsonl")]) == 1  # a cache that is a file
     assert "error: " in capsys.readouterr().err
