@@ -184,6 +184,30 @@ def test_an_output_that_cannot_be_written_is_an_error_and_caches_nothing_partial
     assert "error: " in capsys.readouterr().err
 
 
+def test_entries_on_worker_processes_are_cached_through_their_mix(tmp_path: Path) -> None:
+    """Entries read on worker processes come back as columns, not examples: their mix
+    is cached (a new ratio reuses it), the entries themselves are not."""
+    _data(tmp_path, big_rows=3000)
+    cache = tmp_path / "cache"
+
+    def run(recipe: Path, name: str) -> tuple[dict, dict]:
+        plan = compile_file(str(recipe)).plan
+        settings = RunSettings(root=tmp_path, run_dir=tmp_path / name, cache_dir=cache, workers=2,
+                               parallel_min_bytes=0, chunk_bytes=4096)
+        manifest, _ = run_plan(plan, settings)
+        files = {o["path"]: (tmp_path / name / o["path"]).read_bytes() for o in manifest["outputs"]}
+        files["rejects.jsonl"] = (tmp_path / name / "rejects.jsonl").read_bytes()
+        return manifest, files
+
+    cold, _ = run(_recipe(tmp_path), "cold")
+    assert cold["settings"]["parallel_entries"]  # the workers did run
+    assert [e.kind for e in StageCache(cache).entries()] == ["mix"]
+    recipe = _recipe(tmp_path, small=60, ask=40)
+    warm, files = run(recipe, "warm")
+    assert _status(warm)["read:big"] == _status(warm)["dedup.exact:train/clean/2"] == "reused"
+    _same_as_uncached(recipe, tmp_path, warm, files)
+
+
 def test_one_changed_byte_recomputes_exactly_that_sources_stages(tmp_path: Path) -> None:
     _data(tmp_path)
     cache = tmp_path / "cache"
