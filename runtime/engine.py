@@ -14,7 +14,7 @@ import itertools
 import shutil
 import time
 from array import array
-from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterator
@@ -75,17 +75,22 @@ class RunResult:
     rejects_file: dict | None = None  # rejects.jsonl's xxh3_128, bytes and lines, taken as it was written
 
 
-@attrs.define
 class MixWriting:
-    """A mix's work on the background threads: the write of its outputs and, for the
-    stage cache, the sort of its spill (`pending`), saved once both are done."""
+    """A mix's work on threads of its own: `write()` (its outputs) and, for the stage
+    cache, the sort of its spill (`pending`), which is saved once both are done. Writing
+    is mostly system calls, which run without the GIL. The threads end with the mix, so
+    none is alive when a later mix forks worker processes."""
 
-    jobs: list[Future]  # the write first
-    pending: PendingMix | None
+    def __init__(self, write: Callable[[], list[dict]], pending: PendingMix | None) -> None:
+        self.pending = pending
+        self.threads = ThreadPoolExecutor(2, thread_name_prefix="recipekit-write")
+        self.jobs = [self.threads.submit(write)]
+        if pending is not None:
+            self.jobs.append(self.threads.submit(pending.sort))
 
     def result(self) -> list[dict]:
         """What was written (as `Engine._write` says), once everything is done."""
-        wait(self.jobs)
+        self.threads.shutdown(wait=True)
         try:
             written = self.jobs[0].result()
             for job in self.jobs[1:]:
@@ -99,7 +104,7 @@ class MixWriting:
 
     def abandon(self) -> None:
         """Wait for the threads and keep nothing of the pending cache unit."""
-        wait(self.jobs)
+        self.threads.shutdown(wait=True)
         if self.pending is not None:
             self.pending.discard()
 
@@ -150,27 +155,24 @@ class Engine:
         self.used_rows: dict[str, set] = {}
         self.reports: list[dict] = []
         try:
-            # A mix's outputs are written on a thread while this one encodes its unsampled
-            # rejects (and, after the last mix, writes rejects.jsonl): the writing is mostly
-            # system calls, which run without the GIL. The second thread sorts the spill of
-            # a mix collected for the stage cache. One mix's outputs at a time.
-            with ThreadPoolExecutor(2, thread_name_prefix="recipekit-write") as background:
-                writing = None
-                try:
-                    for mix in (s for s in self.plan["stages"] if s["op"] == "mix"):
-                        writes = [s for s in self.plan["stages"] if s["op"] == "write" and s["inputs"] == [mix["id"]]]
-                        if writing is not None:
-                            outputs += writing.result()
-                        writing = None
-                        writing = self._run_mix(mix, writes, allocations, background)
-                    rejects_file = self.rejects.finish([s["id"] for s in self.plan["stages"]],
-                                                       self.settings.run_dir / "rejects.jsonl")
+            # A mix's outputs are written on a thread while this one goes on: to the
+            # unsampled rejects and, after the last mix, rejects.jsonl. One mix at a time.
+            writing = None
+            try:
+                for mix in (s for s in self.plan["stages"] if s["op"] == "mix"):
+                    writes = [s for s in self.plan["stages"] if s["op"] == "write" and s["inputs"] == [mix["id"]]]
                     if writing is not None:
                         outputs += writing.result()
                     writing = None
-                finally:
-                    if writing is not None:  # the run failed: nothing half-written goes into the cache
-                        writing.abandon()
+                    writing = self._run_mix(mix, writes, allocations)
+                rejects_file = self.rejects.finish([s["id"] for s in self.plan["stages"]],
+                                                   self.settings.run_dir / "rejects.jsonl")
+                if writing is not None:
+                    outputs += writing.result()
+                writing = None
+            finally:
+                if writing is not None:  # the run failed: nothing half-written goes into the cache
+                    writing.abandon()
         finally:
             self.rejects.close()
             self.pool.close()
@@ -200,10 +202,10 @@ class Engine:
 
     # -- one mix and the outputs that write it ---------------------------------
 
-    def _run_mix(self, mix: dict, writes: list[dict], allocations: dict, background: Executor) -> MixWriting:
-        """Collect and select a mix. Its outputs are then written on `background` while
-        its unsampled rejects are made here. A mix collected afresh for the stage cache is
-        sorted for saving on `background` too, beside the writes (`MixWriting` saves it)."""
+    def _run_mix(self, mix: dict, writes: list[dict], allocations: dict) -> MixWriting:
+        """Collect and select a mix. Its outputs are then written on a thread while its
+        unsampled rejects are made here. A mix collected afresh for the stage cache is
+        sorted for saving on a second thread, beside the writes (`MixWriting`)."""
         union, chain = filter_chain(self.stages, mix)
         pending = None
         if self.units is None:
@@ -221,10 +223,8 @@ class Engine:
             if pending is not None:
                 pending.discard()
             raise
-        jobs = [background.submit(lambda: [done for write in writes for done in self._write(write, selector, picks)])]
-        if pending is not None:
-            jobs.append(background.submit(pending.sort))
-        writing = MixWriting(jobs, pending)
+        writing = MixWriting(lambda: [done for write in writes for done in self._write(write, selector, picks)],
+                             pending)
         try:
             self._account(mix, selector, picks)
         except BaseException:
