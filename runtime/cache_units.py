@@ -111,8 +111,9 @@ class CacheUnits:
         for sid, size, lines in changes["rejects"]:
             engine.rejects.append(sid, data, at, at + size, lines)
             at += size
-        if at != os.fstat(data.fileno()).st_size:
-            raise ValueError(f"rejects.jsonl holds {os.fstat(data.fileno()).st_size} bytes, not {at}")
+        size = os.fstat(data.fileno()).st_size
+        if at != size:
+            raise ValueError(f"rejects.jsonl holds {size} bytes, not {at}")
         engine.recorded.update(changes["recorded"])
         engine.reports.extend(changes["reports"])
         engine.parallel_entries.extend(changes["parallel_entries"])

@@ -51,8 +51,8 @@ def build_manifest(plan: dict, plan_hash: str, result, settings, started: dt.dat
     stages = {s["id"]: s for s in plan["stages"]}
     inputs = [_input(s, stats[s["id"]], settings.root, getattr(result, "input_facts", {}))
               for s in plan["stages"] if s["op"] == "read"]
-    outputs = [_output(o, settings.run_dir) for o in result.outputs]
-    rejects = result.rejects_file or file_facts(settings.run_dir / "rejects.jsonl", lines=True)
+    outputs = [_output(o) for o in result.outputs]
+    rejects = result.rejects_file  # hashed as it was written
     return {
         "manifest_version": MANIFEST_VERSION,
         "tool": {"name": "recipekit", "version": tool_version()},
@@ -87,8 +87,8 @@ def _input(stage: dict, stats, root: Path, known: dict) -> dict:
             "bytes": facts["bytes"], "rows": stats.rows_in}
 
 
-def _output(output: dict, run_dir: Path) -> dict:
-    facts = output.get("facts") or file_facts(run_dir / output["path"])
+def _output(output: dict) -> dict:
+    facts = output["facts"]  # hashed as it was written
     return {"stage": output["stage"], "path": output["path"], "xxh3_128": facts["xxh3_128"],
             "bytes": facts["bytes"], "rows": output["rows"]}
 

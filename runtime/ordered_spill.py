@@ -32,6 +32,11 @@ class _Bucket:
         self.keys, self.pools = array("Q"), array("H")
         self.indices, self.lengths = array("I"), array("I")
 
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """keys, pools, indices and lengths as numpy views (no copies)."""
+        return (np.frombuffer(self.keys, dtype=np.uint64), np.frombuffer(self.pools, dtype=np.uint16),
+                np.frombuffer(self.indices, dtype=np.uint32), np.frombuffer(self.lengths, dtype=np.uint32))
+
 
 class OrderedSpill:
     def __init__(self, work_dir: Path, writing: bool = True) -> None:
@@ -145,8 +150,7 @@ def _write_merged(out, bucket: _Bucket, chosen: list[np.ndarray], repeats: list[
 
 def _sorted_copy(bucket: _Bucket) -> tuple[Path, dict[str, array]]:
     """A bucket's lines in output order, written beside its file, and its columns so ordered."""
-    keys, pools, indices, lengths = (np.frombuffer(getattr(bucket, name), dtype=dtype) for name, dtype in
-                                     zip(OrderedSpill._COLUMNS, (np.uint64, np.uint16, np.uint32, np.uint32)))
+    keys, pools, indices, lengths = bucket.columns()
     order = np.lexsort((indices, pools, keys))
     ends = np.cumsum(lengths, dtype=np.int64)
     scratch = bucket.path.with_name(bucket.path.name + ".sorted")
@@ -180,11 +184,9 @@ def _chosen_in_order(bucket: _Bucket, chosen: list[np.ndarray]) -> tuple[list, l
     """Positions in the bucket file of the chosen lines in key order, with their byte ranges."""
     if not bucket.keys:
         return [], [], []
-    keys = np.frombuffer(bucket.keys, dtype=np.uint64)
-    pools = np.frombuffer(bucket.pools, dtype=np.uint16)
-    indices = np.frombuffer(bucket.indices, dtype=np.uint32)
-    ends = np.cumsum(np.frombuffer(bucket.lengths, dtype=np.uint32).astype(np.int64))
-    starts = ends - np.frombuffer(bucket.lengths, dtype=np.uint32)
+    keys, pools, indices, lengths = bucket.columns()
+    ends = np.cumsum(lengths, dtype=np.int64)
+    starts = ends - lengths
     order = np.flatnonzero(_taken(bucket, chosen))
     order = order[np.lexsort((indices[order], pools[order], keys[order]))]
     return order.tolist(), starts[order].tolist(), ends[order].tolist()
@@ -195,7 +197,7 @@ def _chosen_runs(bucket: _Bucket, chosen: list[np.ndarray]) -> tuple[int, list, 
     ranges of the runs of consecutive chosen lines."""
     if not bucket.keys:
         return 0, [], []
-    lengths = np.frombuffer(bucket.lengths, dtype=np.uint32)
+    lengths = bucket.columns()[3]
     ends = np.cumsum(lengths, dtype=np.int64)
     lines = np.flatnonzero(_taken(bucket, chosen))
     if not len(lines):
@@ -207,8 +209,7 @@ def _chosen_runs(bucket: _Bucket, chosen: list[np.ndarray]) -> tuple[int, list, 
 
 def _taken(bucket: _Bucket, chosen: list[np.ndarray]) -> np.ndarray:
     """Which of the bucket's lines were drawn (`chosen[pool][index]`)."""
-    pools = np.frombuffer(bucket.pools, dtype=np.uint16)
-    indices = np.frombuffer(bucket.indices, dtype=np.uint32)
+    _, pools, indices, _ = bucket.columns()
     taken = np.zeros(len(pools), dtype=bool)
     for pool, mask in enumerate(chosen):
         here = pools == pool

@@ -6,11 +6,11 @@ text that came from data or the recipe goes through `html.escape`.
 
 from __future__ import annotations
 
-import os
 from html import escape
 from pathlib import Path
 
 from . import svg_charts as charts
+from .atomic_file import write_text_atomically
 from .progress import cache_line
 from .report_data import BINS, Cluster, MixReport, ReportData, Step, bin_label, build
 from .run_files import RunFiles
@@ -61,9 +61,7 @@ def write_report(run_dir: Path) -> Path:
     run_dir = Path(run_dir)
     text = render(build(RunFiles(run_dir)))
     path = run_dir / REPORT_NAME
-    scratch = path.with_name(f".{path.name}.partial")
-    scratch.write_text(text, encoding="utf-8")
-    os.replace(scratch, path)
+    write_text_atomically(path, text)
     return path
 
 

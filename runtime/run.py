@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 import attrs
-import xxhash
 
+from .atomic_file import write_text_atomically
 from .engine import Engine, RunResult, RunSettings
 from .errors import RunError
 from .load_plan import check_plan
@@ -39,8 +38,7 @@ def run_plan(plan: dict, settings: RunSettings, engine: str = "local",
         raise RunError(f"unknown engine {engine!r}", hint=f"engines are {', '.join(ENGINES)}")
     check_plan(plan)
     settings.run_dir.mkdir(parents=True, exist_ok=True)
-    text = plan_text(plan)
-    _write_atomically(settings.run_dir / "plan.json", text)
+    plan_file = write_text_atomically(settings.run_dir / "plan.json", plan_text(plan))
     started = dt.datetime.now().astimezone()
     if engine == "ray":
         from .ray_engine import RayEngine  # Ray itself is imported only by a run that asks for it
@@ -48,19 +46,13 @@ def run_plan(plan: dict, settings: RunSettings, engine: str = "local",
         result = RayEngine(plan, settings, address).run()
     else:
         result = Engine(plan, settings).run()
-    manifest = build_manifest(plan, xxhash.xxh3_128_hexdigest(text.encode()), result, settings, started, engine)
+    manifest = build_manifest(plan, plan_file.xxh3_128, result, settings, started, engine)
     problems = manifest_errors(manifest)
     if problems:  # our own bug: say so plainly rather than write a bad proof
         raise RunError("the manifest does not match its schema: " + "; ".join(problems[:3]),
                        hint="this is a recipekit bug; please report it")
-    _write_atomically(settings.run_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomically(settings.run_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest, result
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    scratch = path.with_name(f".{path.name}.partial")
-    scratch.write_text(text, encoding="utf-8")
-    os.replace(scratch, path)
 
 
 @attrs.frozen

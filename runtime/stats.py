@@ -16,8 +16,8 @@ from typing import BinaryIO
 
 import attrs
 import orjson
-import xxhash
 
+from .atomic_file import write_atomically
 from .records import Reject
 
 
@@ -103,34 +103,34 @@ class RejectSink:
         copied = []
         for stage_id, pieces in self.pieces.items():
             size, lines = self.sizes[stage_id]
-            skip, skipped_lines = since.get(stage_id, (0, 0))
-            if size == skip or (only is not None and stage_id not in only):
+            size_then, lines_then = since.get(stage_id, (0, 0))
+            if size == size_then or (only is not None and stage_id not in only):
                 continue
+            skip = size_then
             for handle, start, end in pieces:
                 if skip >= end - start:
                     skip -= end - start
                     continue
                 _copy_range(handle, start + skip, end, out)
                 skip = 0
-            copied.append((stage_id, size - since.get(stage_id, (0, 0))[0], lines - skipped_lines))
+            copied.append((stage_id, size - size_then, lines - lines_then))
         return copied
 
     def finish(self, stage_order: list[str], target: Path) -> dict:
         """Concatenate the per-stage rejects in plan order into `target`; returns its
         xxh3_128, bytes and lines, taken while copying."""
-        digest, size, lines = xxhash.xxh3_128(), 0, 0
-        scratch = target.with_name(f".{target.name}.partial")
-        with scratch.open("wb") as out:
+        def fill(out) -> int:
+            lines = 0
             for stage_id in stage_order:
                 for handle, start, end in self.pieces.get(stage_id, ()):
                     for chunk in _chunks(handle, start, end):
-                        digest.update(chunk)
-                        size += len(chunk)
                         lines += chunk.count(b"\n")
                         out.write(chunk)
-        os.replace(scratch, target)
+            return lines
+
+        written = write_atomically(target, fill)
         self.close()
-        return {"xxh3_128": digest.hexdigest(), "bytes": size, "lines": lines}
+        return {**written.facts(), "lines": written.rows}
 
     def close(self) -> None:
         for handle in [*self.files.values(), *self.borrowed]:

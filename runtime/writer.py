@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import heapq
-import os
 from pathlib import Path
 
-import attrs
 import numpy as np
 import orjson
-import xxhash
 from xxhash import xxh3_64_intdigest
 
+from .atomic_file import Written, write_atomically
 from .format import format_example
 from .ordered_spill import bucket_of
 from .select import MixSelector, Pick, Picks
@@ -41,19 +39,6 @@ def order_picks(picks: Picks, selector: MixSelector, write_id: str) -> Picks:
     return picks.reordered(np.lexsort((picks.epoch, picks.index, picks.pool, keys)))  # ties by (pool, index, epoch)
 
 
-@attrs.frozen
-class Written:
-    """What a write put on disk: its rows, and the file's xxh3_128 and size, taken
-    from the bytes as they were written (the manifest need not read them back)."""
-
-    rows: int
-    xxh3_128: str
-    bytes: int
-
-    def facts(self) -> dict:
-        return {"xxh3_128": self.xxh3_128, "bytes": self.bytes}
-
-
 def write_output(path: Path, picks: Picks, selector: MixSelector, params: dict) -> Written:
     """Write the picks in order to `path` atomically."""
     def fill(out) -> int:
@@ -62,7 +47,7 @@ def write_output(path: Path, picks: Picks, selector: MixSelector, params: dict) 
         return len(picks)
 
     with _readers(selector) as readers:
-        return _atomically(path, fill)
+        return write_atomically(path, fill, sync=True)
 
 
 def write_primary(path: Path, picks: Picks, selector: MixSelector, params: dict) -> Written:
@@ -80,7 +65,7 @@ def write_primary(path: Path, picks: Picks, selector: MixSelector, params: dict)
                 key = selector.repeat_order_key(write_id, example, pick.epoch)
                 line = format_example(example, params, pick.epoch)
                 extra.setdefault(bucket_of(key), []).append((key, pick.pool, pick.index, pick.epoch, line))
-    return _atomically(path, lambda out: selector.ordered.write(out, chosen, extra))
+    return write_atomically(path, lambda out: selector.ordered.write(out, chosen, extra), sync=True)
 
 
 @contextlib.contextmanager
@@ -95,35 +80,6 @@ def _readers(selector: MixSelector):
                 reader.close()
 
 
-class _Hashing:
-    """A file opened for writing that hashes what goes through it."""
-
-    def __init__(self, handle) -> None:
-        self.handle, self.digest, self.size = handle, xxhash.xxh3_128(), 0
-
-    def write(self, data) -> None:
-        self.digest.update(data)
-        self.size += len(data)
-        self.handle.write(data)
-
-    def writelines(self, lines) -> None:
-        for line in lines:
-            self.write(line)
-
-
-def _atomically(path: Path, fill) -> Written:
-    """`fill(out)` writes the file and returns its rows; the file appears, synced, only when whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.partial")
-    with scratch.open("wb") as handle:
-        out = _Hashing(handle)
-        rows = fill(out)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(scratch, path)
-    return Written(rows, out.digest.hexdigest(), out.size)
-
-
 def write_review(output: Path, count: int, salt: int) -> tuple[Path, Written]:
     """A seeded sample of `count` lines of a written output, for expert review: the
     lines whose ids have the smallest keyed hashes, in that order, beside the output
@@ -132,4 +88,5 @@ def write_review(output: Path, count: int, salt: int) -> tuple[Path, Written]:
         keyed_lines = [(xxh3_64_intdigest(orjson.loads(line)["id"].encode(), salt), line) for line in handle]
     chosen = heapq.nsmallest(count, keyed_lines)
     review = output.with_name(output.name.removesuffix(".jsonl") + ".review.jsonl")
-    return review, _atomically(review, lambda out: out.writelines(line for _, line in chosen) or len(chosen))
+    return review, write_atomically(review, lambda out: out.writelines(line for _, line in chosen) or len(chosen),
+                                     sync=True)

@@ -8,6 +8,7 @@ import random
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,7 @@ from recipekit.runtime.records import Provenance, Reject, RowId, SourceRow
 from recipekit.runtime.render import Renderer
 from recipekit.runtime.select import MixSelector
 from recipekit.runtime.format import format_example
+from recipekit.runtime.atomic_file import write_atomically
 from recipekit.runtime.manifest import file_facts
 from recipekit.runtime.stats import RejectSink, StageStats
 from recipekit.runtime.writer import order_picks, write_output, write_primary
@@ -194,3 +196,18 @@ def test_the_reject_sink_keeps_each_stages_order_across_its_own_and_borrowed_byt
     facts = sink.finish(["b", "a"], tmp_path / "rejects.jsonl")
     assert (tmp_path / "rejects.jsonl").read_bytes() == b"b1\nc1\nc2\nb2\na1\na2\na3\n"
     assert facts == file_facts(tmp_path / "rejects.jsonl", lines=True) and facts["lines"] == sink.count == 7
+
+
+def test_a_file_written_atomically_appears_whole_or_not_at_all(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "data.jsonl"
+    written = write_atomically(target, lambda out: out.writelines([b"a\n", b"bc\n"]) or 2, sync=True)
+    assert target.read_bytes() == b"a\nbc\n" and written.rows == 2 and written.facts() == file_facts(target)
+
+    def fails(out) -> int:
+        out.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_atomically(target, fails)
+    assert target.read_bytes() == b"a\nbc\n"  # the old file, untouched
+    assert sorted(p.name for p in target.parent.iterdir()) == ["data.jsonl"]  # no .partial left behind
