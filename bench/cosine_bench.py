@@ -17,10 +17,10 @@ Needs `pip install 'recipekit[embed]'`.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
+
+from fresh_process import in_fresh_process  # bench/, beside this script
 
 CORPORA = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "alpaca-libre"
 
@@ -74,10 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"needs {CORPORA}")
     code = _BODY.format(corpora=str(CORPORA), rows=args.rows, all_text=args.text == "all",
                         threshold=args.threshold, batch=args.batch)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(result.stderr)
-    m = json.loads(result.stdout.strip().splitlines()[-1])
+    m = in_fresh_process(code)
     print(f"{m['rows']:,} rows ({args.text}), cosine >= {args.threshold}, batches of {args.batch}")
     print(f"model load {m['load']:.2f} s; stage {m['seconds']:.2f} s wall, {m['cpu']:.2f} s CPU: "
           f"{m['rows'] / m['seconds']:,.0f} rows/s ({m['rows'] / m['cpu']:,.0f} per CPU-second); "

@@ -16,11 +16,11 @@ recipekit decides candidates by exact Jaccard; datasketch by LSH alone.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from fresh_process import in_fresh_process  # bench/, beside this script
 
 HERE = Path(__file__).resolve().parent
 
@@ -69,11 +69,7 @@ for i, text in enumerate(texts):
 
 
 def measure(body: str, rows: Path) -> dict:
-    code = _COMMON.format(here=str(HERE), rows=str(rows), body=body)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(result.stderr)
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return in_fresh_process(_COMMON.format(here=str(HERE), rows=str(rows), body=body))
 
 
 def main(argv: list[str] | None = None) -> int:

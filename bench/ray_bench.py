@@ -22,9 +22,7 @@ manifests). Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from fresh_process import in_fresh_process  # noqa: E402
 from run_bench import RECIPE  # noqa: E402  (the same recipe as the local benchmark)
 
 _MEASURE = """
@@ -66,11 +65,7 @@ print(json.dumps({{"seconds": seconds, "again": again, "startup": startup, "peak
 def measure(engine: str, recipe: Path, folder: Path, workers: int, batch: int) -> dict:
     code = _MEASURE.format(recipe=str(recipe), folder=str(folder), run=str(folder / f"run-{engine}"),
                            engine=engine, workers=workers, batch=batch)
-    env = dict(os.environ, PYTHONWARNINGS="ignore")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    if result.returncode != 0:
-        raise SystemExit(result.stderr)
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return in_fresh_process(code, quiet_warnings=True)
 
 
 def fingerprint(manifest: dict) -> list[str]:

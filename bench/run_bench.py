@@ -20,12 +20,12 @@ Reports rows/s, the ratio to the loop, and peak RSS of both; the targets
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from fresh_process import in_fresh_process  # bench/, beside this script
 
 HERE = Path(__file__).resolve().parent
 
@@ -92,11 +92,7 @@ kept = manifest["outputs"][0]["rows"]
 
 
 def measure(body: str) -> dict:
-    code = _MEASURE.format(here=str(HERE), body=body)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if result.returncode != 0:
-        raise SystemExit(result.stderr)
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return in_fresh_process(_MEASURE.format(here=str(HERE), body=body))
 
 
 def main(argv: list[str] | None = None) -> int:
